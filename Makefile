@@ -1,0 +1,32 @@
+# Two commands for a fresh machine with Python 3.11 and make: `make demo`, `make test`.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench install clean
+
+$(BIN)/dcs-restores: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/dcs-restores
+
+demo: install
+	$(BIN)/dcs-restores demo
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy sources pipelines
+
+bench: install
+	$(BIN)/python -m pipelines.bench
+
+clean:
+	rm -rf $(VENV) *.egg-info build

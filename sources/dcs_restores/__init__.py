@@ -1,0 +1,1 @@
+"""dlt source for DCS restore records."""

@@ -123,7 +123,12 @@ def sign_headers(
     signed["X-Sdk-Date"] = sdk_date
     names = sorted(name.lower() for name in signed if "_" not in name)
     canonical = canonical_request(
-        method, parts.path or "/", parse_qsl(parts.query, keep_blank_values=True), signed, names, body
+        method,
+        parts.path or "/",
+        parse_qsl(parts.query, keep_blank_values=True),
+        signed,
+        names,
+        body,
     )
     sig = signature(secret_key, string_to_sign(canonical, sdk_date))
     signed["Authorization"] = (

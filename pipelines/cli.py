@@ -1,0 +1,150 @@
+"""The `dcs-restores` command: run, demo, models, report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pipelines.config import database_path
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+
+
+def _progress(message: str) -> None:
+    print(f"... {message}", file=sys.stderr, flush=True)
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """Return the innermost exception that carries a message worth showing.
+
+    dlt wraps errors raised inside resources in PipelineStepFailed / ResourceExtractionError;
+    the user needs the DCS or configuration error inside, on one line.
+    """
+    from sources.dcs_restores.client import DcsApiError
+    from sources.dcs_restores.config import ConfigError
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, DcsApiError | ConfigError):
+            return current
+        seen.add(id(current))
+        current = getattr(current, "exception", None) or current.__cause__ or current.__context__
+    return exc
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:500]
+
+
+def _emit(summary: Any, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(summary.as_dict(), default=str, sort_keys=True))
+    else:
+        print(summary.text())
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pipelines import dcs_restores_pipeline
+
+    summary = dcs_restores_pipeline.run(
+        database=database_path(), progress=None if args.quiet else _progress
+    )
+    _emit(summary, args.json)
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pipelines.demo import run_demo
+    from pipelines.report import run_report
+
+    database = database_path()
+    summary, clock = run_demo(database, progress=None if args.quiet else _progress)
+    if args.json:
+        _emit(summary, True)
+        return EXIT_OK
+    print(
+        f"demo run {clock.runs + 1}: simulated DCS API at {clock.now:%Y-%m-%d %H:%M} UTC "
+        "(each demo run moves the simulated world 12 hours on)"
+    )
+    print(summary.text())
+    print()
+    print(run_report(database, None))
+    print()
+    print(f'Query it: duckdb {database} "select * from dcs.restore_failure_rates"')
+    return EXIT_OK
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from pipelines.dcs_restores_pipeline import make_pipeline
+    from pipelines.models import apply_models
+
+    database = database_path()
+    if not database.exists():
+        raise FileNotFoundError(f"no database at {database}: run `dcs-restores run` first")
+    views = apply_models(make_pipeline(database))
+    print(f"created {len(views)} views in schema dcs: {', '.join(views)}")
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pipelines.report import run_report
+
+    html = Path(args.html).resolve() if args.html else None
+    print(run_report(database_path(), html))
+    if html:
+        print(f"HTML report written to {html}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dcs-restores",
+        description="Load DCS restore records into DuckDB and report on them. Configure with "
+        "SOURCES__DCS_RESTORES__* environment variables or .dlt/*.toml.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="extract, load and rebuild the models")
+    demo = sub.add_parser("demo", help="run against a local DCS simulator and show the report")
+    for p in (run, demo):
+        p.add_argument("--json", action="store_true", help="print the run summary as JSON")
+        p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    run.set_defaults(func=cmd_run)
+    demo.set_defaults(func=cmd_demo)
+    sub.add_parser("models", help="(re)create the SQL views").set_defaults(func=cmd_models)
+    report = sub.add_parser("report", help="print the restore report; --html writes a file")
+    report.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
+    report.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from pipelines.dcs_restores_pipeline import RunFailed
+    from sources.dcs_restores.config import ConfigError
+
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("dcs-restores: interrupted", file=sys.stderr)
+        return 130
+    except RunFailed as exc:
+        if exc.summary is not None:
+            _emit(exc.summary, getattr(args, "json", False))
+        print(f"dcs-restores: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:
+        cause = _root_cause(exc)
+        print(f"dcs-restores: error: {_one_line(cause)}", file=sys.stderr)
+        return EXIT_CONFIG if isinstance(cause, ConfigError) else EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""One run: extract DCS restores, load them into DuckDB, rebuild the SQL models, summarise."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dlt
+from dlt.common.pipeline import LoadInfo
+
+from pipelines.config import DATASET_NAME, PIPELINE_NAME, database_path
+from sources.dcs_restores import ExtractStats, SourceSettings, dcs_restores, load_settings
+from sources.dcs_restores.client import DcsApiError
+
+TERMINAL_SQL = "('succeed', 'failed')"
+
+
+class RunFailed(Exception):
+    """The run loaded what it could but did not finish; `str()` is one line, `summary` the rest."""
+
+    def __init__(self, message: str, summary: RunSummary | None = None) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+
+@dataclass
+class RunSummary:
+    """Figures of one run, printed for the log and available as JSON."""
+
+    project_id: str
+    database: str
+    instances_listed: int | None = None
+    instances_read: int = 0
+    instances_skipped: list[str] = field(default_factory=list)
+    instances_failed: list[str] = field(default_factory=list)
+    restores_new: int = 0
+    restores_updated: int = 0
+    rows_extracted: int = 0
+    restores_total: int = 0
+    rejected: int = 0
+    requests: int = 0
+    retries: int = 0
+    seconds: float = 0.0
+    load_ids: list[str] = field(default_factory=list)
+    views: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def text(self) -> str:
+        listed = "" if self.instances_listed is None else f" of {self.instances_listed} listed"
+        lines = [
+            f"instances read: {self.instances_read}{listed}"
+            + (
+                f", skipped (deleted): {len(self.instances_skipped)}"
+                if self.instances_skipped
+                else ""
+            )
+            + (f", failed: {len(self.instances_failed)}" if self.instances_failed else ""),
+            f"restores: {self.restores_new} new, {self.restores_updated} updated, "
+            f"{self.rows_extracted} rows read, {self.restores_total} in table",
+            f"rejected records: {self.rejected} (see table {DATASET_NAME}.restores_rejected)"
+            if self.rejected
+            else "rejected records: 0",
+            f"requests: {self.requests} ({self.retries} retries), time: {self.seconds:.1f}s",
+            f"database: {self.database} (schema {DATASET_NAME})",
+        ]
+        return "\n".join(lines)
+
+
+def make_pipeline(database: Path | None = None, pipelines_dir: str | None = None) -> dlt.Pipeline:
+    """Return the `dcs_restores` pipeline writing to the DuckDB file `database`."""
+    target = database or database_path()
+    return dlt.pipeline(
+        pipeline_name=PIPELINE_NAME,
+        destination=dlt.destinations.duckdb(credentials=str(target)),
+        dataset_name=DATASET_NAME,
+        pipelines_dir=pipelines_dir,
+    )
+
+
+def _query(pipeline: dlt.Pipeline, sql: str) -> list[tuple[Any, ...]]:
+    from dlt.destinations.exceptions import DatabaseUndefinedRelation
+
+    try:
+        with pipeline.sql_client() as client:
+            table = client.make_qualified_table_name("restores")
+            with client.execute_query(sql.format(restores=table)) as cursor:
+                return list(cursor.fetchall())
+    except DatabaseUndefinedRelation:
+        return []
+
+
+def _open_restores(pipeline: dlt.Pipeline) -> dict[str, tuple[Any, ...]]:
+    rows = _query(
+        pipeline,
+        "select restore_id, status, progress, updated_at from {restores} "
+        f"where status is null or status not in {TERMINAL_SQL}",
+    )
+    return {row[0]: row[1:] for row in rows}
+
+
+def _count(pipeline: dlt.Pipeline) -> int:
+    rows = _query(pipeline, "select count(*) from {restores}")
+    return int(rows[0][0]) if rows else 0
+
+
+def _changed(pipeline: dlt.Pipeline, before: dict[str, tuple[Any, ...]]) -> int:
+    if not before:
+        return 0
+    after = {
+        row[0]: row[1:]
+        for row in _query(
+            pipeline, "select restore_id, status, progress, updated_at from {restores}"
+        )
+        if row[0] in before
+    }
+    return sum(1 for key, value in after.items() if value != before[key])
+
+
+def apply_models_safely(pipeline: dlt.Pipeline) -> list[str]:
+    """Rebuild the SQL views; returns their names."""
+    from pipelines.models import apply_models
+
+    return apply_models(pipeline)
+
+
+def run(
+    settings: SourceSettings | None = None,
+    database: Path | None = None,
+    pipelines_dir: str | None = None,
+    progress: Callable[[str], None] | None = None,
+    models: bool = True,
+) -> RunSummary:
+    """Extract and load one project, then rebuild the models.
+
+    Returns:
+        The run summary.
+
+    Raises:
+        ConfigError: the configuration is incomplete or malformed (before any request).
+        RunFailed: an instance could not be read; everything read before it is loaded.
+        DcsApiError: the instance listing failed, or authentication failed.
+    """
+    started = time.monotonic()
+    settings = settings or load_settings()
+    pipeline = make_pipeline(database, pipelines_dir)
+    summary = RunSummary(project_id=settings.project_id, database=str(database or database_path()))
+    open_before = _open_restores(pipeline)
+    count_before = _count(pipeline)
+    stats = ExtractStats()
+    source = dcs_restores(settings=settings, stats=stats, progress=progress)
+    info: LoadInfo = pipeline.run(source)
+    info.raise_on_failed_jobs()
+    summary.load_ids = list(info.loads_ids)
+    if models:
+        summary.views = apply_models_safely(pipeline)
+    summary.restores_total = _count(pipeline)
+    summary.restores_new = summary.restores_total - count_before
+    summary.restores_updated = _changed(pipeline, open_before)
+    summary.instances_listed = stats.instances_listed
+    summary.instances_read = stats.instances_read
+    summary.instances_skipped = list(stats.instances_skipped)
+    summary.instances_failed = [f.instance_id or "?" for f in stats.failures]
+    summary.rows_extracted = stats.rows
+    summary.rejected = stats.rejected
+    summary.requests = stats.requests
+    summary.retries = stats.retries
+    summary.errors = [str(f) for f in stats.failures]
+    summary.seconds = time.monotonic() - started
+    if stats.failures:
+        first: DcsApiError = stats.failures[0]
+        more = f" (and {len(stats.failures) - 1} more)" if len(stats.failures) > 1 else ""
+        raise RunFailed(f"{first}{more}; everything read before it is loaded", summary)
+    return summary

@@ -1,0 +1,261 @@
+"""Configuration of the source: dlt config specs and validation into one-line errors."""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from dlt.common.configuration import configspec, resolve_configuration
+from dlt.common.configuration.specs import BaseConfiguration, CredentialsConfiguration
+from dlt.common.typing import TSecretStrValue
+
+from .records import RecordError, parse_timestamp
+from .settings import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_LOOKBACK_HOURS,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_RETRY_DELAY_S,
+    DEFAULT_PAGE_SIZE,
+    HUAWEI_ENDPOINT,
+    MAX_CONCURRENCY,
+    MAX_PAGE_SIZE,
+    SECTION,
+)
+
+ENV_PREFIX = "SOURCES__DCS_RESTORES__"
+_PROJECT_ID = re.compile(r"^[0-9a-fA-F]{32}$")
+_INSTANCE_ID = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+_REGION = re.compile(r"^[a-z]{2}(-[a-z0-9]+)+$")
+
+
+class ConfigError(ValueError):
+    """Configuration that cannot work; the message says what to set and where."""
+
+
+@configspec
+class DcsCredentials(CredentialsConfiguration):
+    """AK/SK (optionally temporary, with a security token) or an IAM token."""
+
+    access_key: str | None = None
+    secret_key: TSecretStrValue | None = None
+    security_token: TSecretStrValue | None = None
+    auth_token: TSecretStrValue | None = None
+
+
+@configspec
+class DcsRestoresConfiguration(BaseConfiguration):
+    """Everything under `[sources.dcs_restores]`; every field has a default in code."""
+
+    endpoint: str | None = None
+    region: str | None = None
+    project_id: str | None = None
+    instance_ids: Any = None
+    start_date: str | None = None
+    # numbers are typed Any so that a bad value reaches validate() and its one-line message
+    lookback_hours: Any = DEFAULT_LOOKBACK_HOURS
+    page_size: Any = DEFAULT_PAGE_SIZE
+    concurrency: Any = DEFAULT_CONCURRENCY
+    max_attempts: Any = DEFAULT_MAX_ATTEMPTS
+    max_retry_delay: Any = DEFAULT_MAX_RETRY_DELAY_S
+    request_timeout: Any = 60.0
+    credentials: DcsCredentials = None  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Validated credentials; `repr` never shows a secret."""
+
+    access_key: str | None = None
+    secret_key: str | None = field(default=None, repr=False)
+    security_token: str | None = field(default=None, repr=False)
+    auth_token: str | None = field(default=None, repr=False)
+
+    @property
+    def mode(self) -> str:
+        return "token" if self.auth_token else "aksk"
+
+    def secrets(self) -> list[str]:
+        """Return every secret value, so callers can check that none leaks."""
+        return [s for s in (self.secret_key, self.security_token, self.auth_token) if s]
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """Validated settings of one run against one project."""
+
+    endpoint: str
+    project_id: str
+    credentials: Credentials
+    instance_ids: tuple[str, ...] | None = None
+    start_date: datetime | None = None
+    lookback: timedelta = timedelta(hours=DEFAULT_LOOKBACK_HOURS)
+    page_size: int = DEFAULT_PAGE_SIZE
+    concurrency: int = DEFAULT_CONCURRENCY
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    max_retry_delay: float = DEFAULT_MAX_RETRY_DELAY_S
+    request_timeout: float = 60.0
+
+
+def _env(key: str) -> str:
+    return ENV_PREFIX + key.upper().replace(".", "__")
+
+
+def _endpoint(endpoint: str | None, region: str | None) -> str:
+    if endpoint:
+        parts = urlsplit(endpoint.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(
+                f"endpoint {endpoint.strip()[:80]!r} is not an http(s) URL: set {_env('endpoint')} "
+                "to e.g. https://dcs.eu-de.otc.t-systems.com"
+            )
+        if parts.path.strip("/") or parts.query:
+            raise ConfigError(
+                f"endpoint must be scheme and host only, without a path: set {_env('endpoint')} "
+                f"to {parts.scheme}://{parts.netloc}"
+            )
+        return f"{parts.scheme}://{parts.netloc}"
+    if region:
+        if not _REGION.match(region.strip()):
+            raise ConfigError(
+                f"region {region.strip()[:40]!r} is not a region name: set {_env('region')} "
+                "to e.g. eu-west-101"
+            )
+        return HUAWEI_ENDPOINT.format(region=region.strip())
+    raise ConfigError(
+        f"no endpoint: set {_env('endpoint')} (e.g. https://dcs.eu-de.otc.t-systems.com) "
+        f"or {_env('region')}, or endpoint under [sources.dcs_restores] in .dlt/config.toml"
+    )
+
+
+def _instance_ids(value: Any) -> tuple[str, ...] | None:
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = ast.literal_eval(text)
+            except (ValueError, SyntaxError) as exc:
+                raise ConfigError(
+                    f"instance_ids is not a list: set {_env('instance_ids')} to "
+                    '["<uuid>", ...] or a comma-separated list of instance ids'
+                ) from exc
+        else:
+            value = [part for part in text.split(",") if part.strip()]
+    if not isinstance(value, list | tuple):
+        raise ConfigError(
+            f"instance_ids must be a list of instance ids: set {_env('instance_ids')}"
+        )
+    ids = tuple(str(item).strip() for item in value)
+    bad = [item for item in ids if not _INSTANCE_ID.match(item)]
+    if bad:
+        raise ConfigError(
+            f"instance id {bad[0][:40]!r} is not a DCS instance id (a UUID): "
+            f"fix {_env('instance_ids')}"
+        )
+    return tuple(dict.fromkeys(ids))
+
+
+def _start_date(value: str | None) -> datetime | None:
+    if value is None or not str(value).strip():
+        return None
+    text = str(value).strip()
+    if re.match(r"^\d{4}-\d{2}-\d{2}$", text):
+        text += "T00:00:00"
+    try:
+        parsed = parse_timestamp(text)
+    except RecordError as exc:
+        raise ConfigError(
+            f"start_date {text[:40]!r} is not a date: set {_env('start_date')} to YYYY-MM-DD "
+            "or an ISO timestamp (UTC unless it has an offset)"
+        ) from exc
+    return parsed.astimezone(UTC) if parsed else None
+
+
+def _credentials(spec: DcsCredentials | None) -> Credentials:
+    spec = spec or DcsCredentials()
+    ak = (spec.access_key or "").strip() or None
+    sk = (spec.secret_key or "").strip() or None
+    token = (spec.security_token or "").strip() or None
+    auth_token = (spec.auth_token or "").strip() or None
+    where = "[sources.dcs_restores.credentials] in .dlt/secrets.toml"
+    if auth_token and (ak or sk):
+        raise ConfigError(
+            f"both auth_token and access_key/secret_key are set: keep one of them ({where})"
+        )
+    if auth_token:
+        return Credentials(auth_token=auth_token)
+    if ak and sk:
+        if not re.match(r"^[A-Za-z0-9]{8,128}$", ak):
+            raise ConfigError(
+                "access_key is malformed (letters and digits only): "
+                f"fix {_env('credentials.access_key')}"
+            )
+        return Credentials(access_key=ak, secret_key=sk, security_token=token)
+    if ak or sk:
+        missing = "secret_key" if ak else "access_key"
+        raise ConfigError(f"{missing} is missing: set {_env('credentials.' + missing)} or {where}")
+    raise ConfigError(
+        f"no credentials: set {_env('credentials.access_key')} "
+        f"and {_env('credentials.secret_key')} "
+        f"(or {_env('credentials.auth_token')}), or {where}"
+    )
+
+
+def _bounded(name: str, value: Any, low: float, high: float, kind: type = int) -> Any:
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or not low <= number <= high:
+        raise ConfigError(f"{name} must be a number from {low:g} to {high:g}: fix {_env(name)}")
+    return number
+
+
+def validate(spec: DcsRestoresConfiguration) -> SourceSettings:
+    """Check a resolved configuration and return settings, or raise a one-line ConfigError."""
+    project_id = (spec.project_id or "").strip()
+    if not project_id:
+        raise ConfigError(
+            f"no project id: set {_env('project_id')} or project_id under [sources.dcs_restores]"
+        )
+    if not _PROJECT_ID.match(project_id):
+        raise ConfigError(
+            f"project_id {project_id[:40]!r} is not a project id (32 hex characters): "
+            f"fix {_env('project_id')}"
+        )
+    return SourceSettings(
+        endpoint=_endpoint(spec.endpoint, spec.region),
+        project_id=project_id,
+        credentials=_credentials(spec.credentials),
+        instance_ids=_instance_ids(spec.instance_ids),
+        start_date=_start_date(spec.start_date),
+        lookback=timedelta(
+            hours=_bounded("lookback_hours", spec.lookback_hours, 0, 24 * 366, float)
+        ),
+        page_size=_bounded("page_size", spec.page_size, 1, MAX_PAGE_SIZE),
+        concurrency=_bounded("concurrency", spec.concurrency, 1, MAX_CONCURRENCY),
+        max_attempts=_bounded("max_attempts", spec.max_attempts, 1, 20),
+        max_retry_delay=_bounded("max_retry_delay", spec.max_retry_delay, 0, 600, float),
+        request_timeout=_bounded("request_timeout", spec.request_timeout, 1, 600, float),
+    )
+
+
+def load_settings(**overrides: Any) -> SourceSettings:
+    """Resolve `[sources.dcs_restores]` from env vars and .dlt/*.toml, apply overrides, validate."""
+    try:
+        spec = resolve_configuration(
+            DcsRestoresConfiguration(), sections=("sources", SECTION), accept_partial=True
+        )
+    except Exception as exc:  # dlt's own errors are multi-line; keep only the gist
+        raise ConfigError(f"cannot read configuration: {str(exc).splitlines()[0][:200]}") from exc
+    for key, value in overrides.items():
+        if value is not None:
+            setattr(spec, key, value)
+    return validate(spec)

@@ -56,6 +56,14 @@ INSTANCE_COLUMNS: dict[str, Any] = {
     "status": {"data_type": "text"},
     "created_at": {"data_type": "timestamp", "timezone": True},
     "updated_at": {"data_type": "timestamp", "timezone": True},
+    # often empty; typed here so the columns exist from the first load on
+    "description": {"data_type": "text"},
+    "readonly_domain_name": {"data_type": "text"},
+    "domain_name": {"data_type": "text"},
+    "capacity_minor": {"data_type": "text"},
+    "tags": {"data_type": "json"},
+    "features": {"data_type": "json"},
+    "az_codes": {"data_type": "json"},
 }
 REJECTED_HINTS = dlt.mark.make_hints(
     table_name="restores_rejected",
@@ -187,13 +195,17 @@ def dcs_restores(
     stats = stats if stats is not None else ExtractStats()
     client = DcsClient(settings)
     stats.client = client
-    listed: list[dict[str, Any]] = []
+    listed = list_instances(client, settings.page_size)
+    stats.instances_listed = len(listed)
     if settings.instance_ids is None:
-        listed = list_instances(client, settings.page_size)
         instance_ids = [str(item["instance_id"]) for item in listed]
-        stats.instances_listed = len(listed)
     else:
         instance_ids = list(settings.instance_ids)
+        listed = [item for item in listed if str(item["instance_id"]) in settings.instance_ids]
+        missing = set(instance_ids) - {str(item["instance_id"]) for item in listed}
+        if missing:
+            # still read them: the listing may be filtered by enterprise project or permissions
+            logger.warning(f"configured instances not in the listing: {', '.join(sorted(missing))}")
 
     def instances() -> Iterator[TDataItems]:
         if listed:

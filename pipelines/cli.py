@@ -78,7 +78,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print()
     print(run_report(database, None))
     print()
-    print(f'Query it: duckdb {database} "select * from dcs.restore_failure_rates"')
+    print(f"Query the views in {database}, e.g. select * from dcs.restore_failure_rates")
     return EXIT_OK
 
 

@@ -122,3 +122,14 @@ def expected_restores(world: World, now: datetime) -> list[dict[str, Any]]:
         row["updated_at"] = _ts(record["updated_at"])
         rows.append(row)
     return sorted(rows, key=lambda r: r["restore_id"])
+
+
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DuckDB file built by the real demo (pipeline + models) against the simulator."""
+    from pipelines.demo import run_demo
+
+    root = tmp_path_factory.mktemp("demo")
+    database = root / "dcs_restores.duckdb"
+    run_demo(database, pipelines_dir=str(root / "pipelines"))
+    return database

@@ -1,0 +1,62 @@
+-- one row per restore; key restore_id
+-- the shared definitions (finished, failed, UTC day, duration) live here so every mart agrees
+with
+
+source as (
+    select
+        restore_id,
+        project_id,
+        instance_id,
+        status,
+        error_code,
+        created_at,
+        updated_at
+    from restores
+),
+
+classified as (
+    select
+        restore_id,
+        project_id,
+        instance_id,
+        status,
+        -- the API sends an empty object or string instead of null when there is no code
+        nullif(error_code, '') as error_code,
+        created_at,
+        updated_at,
+        cast((created_at at time zone 'UTC') as date) as created_day,
+        -- weeks start on Monday (ISO) in both DuckDB and PostgreSQL
+        cast(date_trunc('week', (created_at at time zone 'UTC')) as date) as created_week,
+        status in ('waiting', 'restoring') as is_in_progress,
+        -- unknown statuses are neither in progress nor finished
+        status in ('succeed', 'failed') as is_finished,
+        status = 'failed' as is_failed
+    from source
+),
+
+final as (
+    select
+        restore_id,
+        project_id,
+        instance_id,
+        status,
+        error_code,
+        created_at,
+        updated_at,
+        created_day,
+        created_week,
+        coalesce(is_in_progress, false) as is_in_progress,
+        coalesce(is_finished, false) as is_finished,
+        coalesce(is_failed, false) as is_failed,
+        -- updated_at is the completion time only once a restore has finished
+        case
+            when is_finished
+                then cast(
+                    extract(epoch from updated_at) - extract(epoch from created_at)
+                    as double precision
+                )
+        end as duration_seconds
+    from classified
+)
+
+select * from final

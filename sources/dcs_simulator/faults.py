@@ -1,0 +1,146 @@
+"""Injected misbehaviour: seeded fault rules and the gateway's request-rate limit."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sources.dcs_simulator.api import Reply, dcs_error, gateway_error
+
+FAULT_KINDS = (
+    "429", "500", "502", "503", "504", "reset", "truncate", "html200", "garbage200",
+    "timeout", "401", "403", "bad_record",
+)  # fmt: skip
+THROTTLED = "The throttling threshold has been reached"
+# kinds answered from the normal response rather than instead of it
+PASS_THROUGH = frozenset({"timeout", "bad_record", "truncate"})
+
+
+@dataclass(frozen=True)
+class FaultRule:
+    """One kind of fault for requests matching `match`.
+
+    `match` is a request kind ("restores", "instances", "instance"), "any", or an instance id.
+    The rule fires on the first `times` matching requests (all when None), each with seeded
+    `probability`, after sleeping `delay_s`.
+    """
+
+    kind: str
+    match: str = "restores"
+    times: int | None = None
+    probability: float = 1.0
+    retry_after: float | None = None
+    delay_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; use one of {FAULT_KINDS}")
+
+    def matches(self, kind: str, instance_id: str | None) -> bool:
+        """Return whether a request of `kind` (about `instance_id`) is subject to this rule."""
+        return self.match in ("any", kind) or (
+            instance_id is not None and self.match == instance_id
+        )
+
+
+class FaultPlan:
+    """Rules tried in order; the first that fires decides the fault of a request."""
+
+    def __init__(self, rules: Iterable[FaultRule], seed: int = 0) -> None:
+        self.rules = list(rules)
+        self.fired: Counter[str] = Counter()
+        self._seen = [0] * len(self.rules)
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+
+    def pick(self, kind: str, instance_id: str | None) -> FaultRule | None:
+        """Return the rule that fires for this request, or None."""
+        with self._lock:
+            for index, rule in enumerate(self.rules):
+                if not rule.matches(kind, instance_id):
+                    continue
+                self._seen[index] += 1
+                if rule.times is not None and self._seen[index] > rule.times:
+                    continue
+                if rule.probability < 1.0 and self._rng.random() >= rule.probability:
+                    continue
+                self.fired[rule.kind] += 1
+                return rule
+        return None
+
+
+def fault_reply(rule: FaultRule, request_id: str) -> Reply:
+    """Return the answer that replaces the normal one (kinds not in PASS_THROUGH)."""
+    kind = rule.kind
+    if kind == "429":
+        reply = gateway_error(429, "APIGW.0308", THROTTLED, request_id)
+        if rule.retry_after is not None:
+            reply.headers["Retry-After"] = f"{rule.retry_after:g}"
+        return reply
+    if kind == "500":
+        return dcs_error(500, "DCS.5000", "Internal service error.")
+    if kind in ("502", "503", "504"):
+        message = "Backend timeout" if kind == "504" else "Backend unavailable"
+        return gateway_error(int(kind), "APIGW.0201", message, request_id)
+    if kind == "401":
+        return gateway_error(
+            401, "APIGW.0301", "Incorrect IAM authentication information", request_id
+        )
+    if kind == "403":
+        return gateway_error(
+            403, "APIGW.0302", "The IAM or app policy does not allow your access", request_id
+        )
+    if kind == "html200":
+        html = b"<html><body><h1>Service maintenance</h1></body></html>"
+        return Reply(200, raw=html, content_type="text/html;charset=UTF-8")
+    if kind == "garbage200":
+        return Reply(200, raw=b'{"restore_record_response": [{"restore_id": "')
+    if kind == "reset":
+        return Reply(0, mode="reset")
+    raise ValueError(f"fault {kind!r} damages the normal answer; use spoil()")
+
+
+def spoil(rule: FaultRule, reply: Reply) -> Reply:
+    """Return the normal `reply` damaged as a PASS_THROUGH rule says."""
+    if rule.kind == "truncate":
+        reply.mode = "truncate"
+    records: Any = (
+        reply.payload.get("restore_record_response") if isinstance(reply.payload, dict) else None
+    )
+    if rule.kind == "bad_record" and records:
+        del records[0]["restore_id"]
+        records[-1]["created_at"] = "not-a-date"
+    return reply
+
+
+class TokenBucket:
+    """Admits `rate` requests per second on average, in bursts of up to max(1, rate)."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.capacity = max(1.0, rate)
+        self._tokens = self.capacity
+        self._stamp = time.monotonic()
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        """Return True and use a token if one is left."""
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            if self._tokens < 1.0:
+                return False
+            self._tokens -= 1.0
+            return True
+
+    def reply(self, request_id: str) -> Reply:
+        """Return the gateway's answer to a request over the limit."""
+        limit = f"{self.rate:g}"
+        message = f"policy user over ratelimit,limit:{limit},time:1 second"
+        return gateway_error(429, "APIGW.0308", message, request_id)

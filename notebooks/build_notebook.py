@@ -33,17 +33,18 @@ CELLS: list[nbformat.NotebookNode] = [
 
 Restore records of Huawei Cloud / Open Telekom Cloud DCS instances, loaded by the
 `dcs-restores` pipeline into DuckDB. The notebook reads only the SQL views in schema `dcs`
-(see `pipelines/models/README.md`) and opens the database read-only, so it never changes
+(listed in the README) and opens the database read-only, so it never changes
 the data. Run it while no pipeline run is writing: DuckDB lets one process write at a time.
 
 Set the parameters in the next cell, or inject them with papermill:
-`database` is the DuckDB file; `start_date` and `end_date` (`"YYYY-MM-DD"`, inclusive, UTC)
+`database` is the DuckDB file (by default the one `make demo` writes at the repository
+root, as seen from this folder); `start_date` and `end_date` (`"YYYY-MM-DD"`, inclusive, UTC)
 limit the charts to restores created in that range. `None` means no limit.
 """
     ),
     code(
         """\
-database = "dcs_restores.duckdb"
+database = "../dcs_restores.duckdb"
 start_date = None
 end_date = None
 """,

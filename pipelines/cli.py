@@ -14,6 +14,7 @@ from pipelines.config import database_path
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
+EXIT_THRESHOLD = 3
 
 
 def _progress(message: str) -> None:
@@ -104,6 +105,28 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from pipelines.check import check
+    from pipelines.dcs_restores_pipeline import make_pipeline
+
+    database = database_path()
+    if not database.exists():
+        raise FileNotFoundError(f"no database at {database}: run `dcs-restores run` first")
+    result = check(
+        make_pipeline(database),
+        max_failure_rate=args.max_failure_rate,
+        max_p95_seconds=args.max_p95_seconds,
+        since_days=args.since_days,
+        per_instance=args.per_instance,
+        min_finished=args.min_finished,
+    )
+    if args.json:
+        print(json.dumps(result.as_dict(), sort_keys=True))
+    else:
+        print(result.text())
+    return EXIT_OK if result.ok else EXIT_THRESHOLD
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dcs-restores",
@@ -122,6 +145,24 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="print the restore report; --html writes a file")
     report.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
     report.set_defaults(func=cmd_report)
+    check = sub.add_parser(
+        "check",
+        help=f"exit {EXIT_THRESHOLD} when a failure-rate or p95-duration threshold is crossed",
+    )
+    check.add_argument("--max-failure-rate", type=float, metavar="RATE", help="e.g. 0.05")
+    check.add_argument("--max-p95-seconds", type=float, metavar="SECONDS", help="e.g. 600")
+    check.add_argument(
+        "--since-days", type=float, default=7.0, help="window of created_at (default 7)"
+    )
+    check.add_argument("--per-instance", action="store_true", help="check each instance")
+    check.add_argument(
+        "--min-finished",
+        type=int,
+        default=1,
+        help="ignore scopes with fewer finished restores (default 1)",
+    )
+    check.add_argument("--json", action="store_true", help="print the result as JSON")
+    check.set_defaults(func=cmd_check)
     return parser
 
 

@@ -154,7 +154,7 @@ def run_report(database: Path, html: Path | None = None, schema: str = DATASET_N
         schema: The dataset schema with the views.
 
     Returns:
-        The terminal summary, plus a line naming the HTML file when one was written.
+        The terminal summary (the same text whether or not HTML was written).
 
     Raises:
         ReportError: the file does not exist, cannot be opened, or lacks the views.
@@ -175,7 +175,7 @@ def run_report(database: Path, html: Path | None = None, schema: str = DATASET_N
         try:
             text = terminal_summary(con, schema)
             if html is not None:
-                text += f"\n\nHTML report written to {write_html(con, html, schema)}"
+                write_html(con, html, schema)
         except duckdb.CatalogException as exc:
             # the views exist but a table under them is gone
             raise ReportError(

@@ -139,6 +139,6 @@ def hand_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def report_database(hand_database: Path) -> Path:
-    """The database the report and notebook tests read; the one place to swap in a demo DB."""
-    return hand_database
+def report_database(demo_database: Path) -> Path:
+    """The database the report and notebook tests read: one built by the real demo."""
+    return demo_database

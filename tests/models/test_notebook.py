@@ -39,7 +39,9 @@ def test_notebook_is_committed_without_outputs() -> None:
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert all(cell.outputs == [] and cell.execution_count is None for cell in code)
     assert code[0].metadata["tags"] == ["parameters"]
-    assert code[0].source == 'database = "dcs_restores.duckdb"\nstart_date = None\nend_date = None'
+    assert code[0].source == (
+        'database = "../dcs_restores.duckdb"\nstart_date = None\nend_date = None'
+    )
 
 
 def test_notebook_runs_and_draws_every_chart(report_database: Path, tmp_path: Path) -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 PIPELINE_NAME = "dcs_restores"
 DATASET_NAME = "dcs"
 DEFAULT_DATABASE_FILE = "dcs_restores.duckdb"
 DATABASE_ENV = "DESTINATION__DUCKDB__CREDENTIALS"
+DESTINATIONS = ("duckdb", "postgres")
 
 
 def database_path() -> Path:
@@ -21,3 +23,34 @@ def database_path() -> Path:
     if configured.startswith("duckdb:///"):
         configured = configured[len("duckdb:///") :]
     return Path(configured or DEFAULT_DATABASE_FILE).expanduser().resolve()
+
+
+def destination_type() -> str:
+    """Return the configured destination: `destination_type` (env DESTINATION_TYPE), default duckdb.
+
+    Raises:
+        ValueError: an unsupported destination; one line saying what to set.
+    """
+    import dlt
+
+    value = (dlt.config.get("destination_type", str) or "duckdb").strip().lower()
+    if value not in DESTINATIONS:
+        raise ValueError(
+            f"destination_type {value!r} is not supported: set DESTINATION_TYPE to one of "
+            f"{', '.join(DESTINATIONS)}"
+        )
+    return value
+
+
+def destination(database: Path | None = None, kind: str | None = None) -> Any:
+    """Return the dlt destination: DuckDB at `database` (or database_path()), or PostgreSQL.
+
+    PostgreSQL takes its credentials from dlt's usual place,
+    `DESTINATION__POSTGRES__CREDENTIALS=postgresql://user:password@host:5432/database`.
+    """
+    import dlt
+
+    kind = kind or destination_type()
+    if kind == "postgres":
+        return dlt.destinations.postgres()
+    return dlt.destinations.duckdb(credentials=str(database or database_path()))

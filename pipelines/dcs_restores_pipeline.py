@@ -11,7 +11,7 @@ from typing import Any
 import dlt
 from dlt.common.pipeline import LoadInfo
 
-from pipelines.config import DATASET_NAME, PIPELINE_NAME, database_path
+from pipelines.config import DATASET_NAME, PIPELINE_NAME, database_path, destination
 from sources.dcs_restores import ExtractStats, SourceSettings, dcs_restores, load_settings
 from sources.dcs_restores.client import DcsApiError
 
@@ -72,12 +72,15 @@ class RunSummary:
         return "\n".join(lines)
 
 
-def make_pipeline(database: Path | None = None, pipelines_dir: str | None = None) -> dlt.Pipeline:
-    """Return the `dcs_restores` pipeline writing to the DuckDB file `database`."""
-    target = database or database_path()
+def make_pipeline(
+    database: Path | None = None,
+    pipelines_dir: str | None = None,
+    destination_kind: str | None = None,
+) -> dlt.Pipeline:
+    """Return the `dcs_restores` pipeline: DuckDB file `database`, or PostgreSQL if configured."""
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
-        destination=dlt.destinations.duckdb(credentials=str(target)),
+        destination=destination(database, destination_kind),
         dataset_name=DATASET_NAME,
         pipelines_dir=pipelines_dir,
     )

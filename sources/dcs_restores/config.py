@@ -56,6 +56,8 @@ class DcsRestoresConfiguration(BaseConfiguration):
     region: str | None = None
     project_id: str | None = None
     instance_ids: Any = None
+    # several projects/regions in one run; see targets.py
+    targets: Any = None
     start_date: str | None = None
     # numbers are typed Any so that a bad value reaches validate() and its one-line message
     lookback_hours: Any = DEFAULT_LOOKBACK_HOURS
@@ -247,8 +249,8 @@ def validate(spec: DcsRestoresConfiguration) -> SourceSettings:
     )
 
 
-def load_settings(**overrides: Any) -> SourceSettings:
-    """Resolve `[sources.dcs_restores]` from env vars and .dlt/*.toml, apply overrides, validate."""
+def resolve_spec(**overrides: Any) -> DcsRestoresConfiguration:
+    """Resolve `[sources.dcs_restores]` from env vars and .dlt/*.toml and apply overrides."""
     try:
         spec = resolve_configuration(
             DcsRestoresConfiguration(), sections=("sources", SECTION), accept_partial=True
@@ -258,4 +260,9 @@ def load_settings(**overrides: Any) -> SourceSettings:
     for key, value in overrides.items():
         if value is not None:
             setattr(spec, key, value)
-    return validate(spec)
+    return spec
+
+
+def load_settings(**overrides: Any) -> SourceSettings:
+    """Resolve `[sources.dcs_restores]`, apply overrides and validate one project."""
+    return validate(resolve_spec(**overrides))

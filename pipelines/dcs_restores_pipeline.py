@@ -12,8 +12,9 @@ import dlt
 from dlt.common.pipeline import LoadInfo
 
 from pipelines.config import DATASET_NAME, PIPELINE_NAME, database_path, destination
-from sources.dcs_restores import ExtractStats, SourceSettings, dcs_restores, load_settings
+from sources.dcs_restores import ExtractStats, SourceSettings, dcs_restores
 from sources.dcs_restores.client import DcsApiError
+from sources.dcs_restores.targets import load_targets
 
 TERMINAL_SQL = "('succeed', 'failed')"
 
@@ -45,6 +46,7 @@ class RunSummary:
     retries: int = 0
     seconds: float = 0.0
     load_ids: list[str] = field(default_factory=list)
+    targets: list[dict[str, Any]] = field(default_factory=list)
     views: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -69,6 +71,13 @@ class RunSummary:
             f"requests: {self.requests} ({self.retries} retries), time: {self.seconds:.1f}s",
             f"database: {self.database} (schema {DATASET_NAME})",
         ]
+        if len(self.targets) > 1:
+            for t in self.targets:
+                state = f"FAILED: {t['errors'][0]}" if t["errors"] else "ok"
+                lines.append(
+                    f"project {t['project_id']} at {t['endpoint']}: "
+                    f"{t['instances_read']} instances, {t['rows_extracted']} rows read, {state}"
+                )
         return "\n".join(lines)
 
 
@@ -132,51 +141,86 @@ def apply_models_safely(pipeline: dlt.Pipeline) -> list[str]:
     return apply_models(pipeline)
 
 
+def _load_target(
+    pipeline: dlt.Pipeline,
+    settings: SourceSettings,
+    summary: RunSummary,
+    progress: Callable[[str], None] | None,
+) -> list[str]:
+    """Extract and load one project into `pipeline`; returns its one-line errors."""
+    stats = ExtractStats()
+    try:
+        source = dcs_restores(settings=settings, stats=stats, progress=progress)
+        info: LoadInfo = pipeline.run(source)
+        info.raise_on_failed_jobs()
+        summary.load_ids.extend(info.loads_ids)
+    except DcsApiError as exc:
+        # e.g. the instance listing failed: nothing of this project was read
+        stats.failures.append(exc)
+    if stats.instances_listed is not None:
+        summary.instances_listed = (summary.instances_listed or 0) + stats.instances_listed
+    summary.instances_read += stats.instances_read
+    summary.instances_skipped.extend(stats.instances_skipped)
+    summary.instances_failed.extend(f.instance_id for f in stats.failures if f.instance_id)
+    summary.rows_extracted += stats.rows
+    summary.rejected += stats.rejected
+    summary.requests += stats.requests
+    summary.retries += stats.retries
+    errors = [str(f) for f in stats.failures]
+    summary.targets.append(
+        {
+            "project_id": settings.project_id,
+            "endpoint": settings.endpoint,
+            "instances_read": stats.instances_read,
+            "rows_extracted": stats.rows,
+            "errors": errors,
+        }
+    )
+    return errors
+
+
 def run(
-    settings: SourceSettings | None = None,
+    settings: SourceSettings | list[SourceSettings] | None = None,
     database: Path | None = None,
     pipelines_dir: str | None = None,
     progress: Callable[[str], None] | None = None,
     models: bool = True,
 ) -> RunSummary:
-    """Extract and load one project, then rebuild the models.
+    """Extract and load every configured project (target), then rebuild the models.
+
+    One target's failure does not stop the others; the run then raises RunFailed after
+    loading everything that could be read.
 
     Returns:
         The run summary.
 
     Raises:
         ConfigError: the configuration is incomplete or malformed (before any request).
-        RunFailed: an instance could not be read; everything read before it is loaded.
-        DcsApiError: the instance listing failed, or authentication failed.
+        RunFailed: a project or an instance could not be read; everything else is loaded.
     """
     started = time.monotonic()
-    settings = settings or load_settings()
+    if isinstance(settings, SourceSettings):
+        targets = [settings]
+    else:
+        targets = list(settings) if settings else load_targets()
     pipeline = make_pipeline(database, pipelines_dir)
-    summary = RunSummary(project_id=settings.project_id, database=str(database or database_path()))
+    summary = RunSummary(
+        project_id=",".join(t.project_id for t in targets),
+        database=str(database or database_path()),
+    )
     open_before = _open_restores(pipeline)
     count_before = _count(pipeline)
-    stats = ExtractStats()
-    source = dcs_restores(settings=settings, stats=stats, progress=progress)
-    info: LoadInfo = pipeline.run(source)
-    info.raise_on_failed_jobs()
-    summary.load_ids = list(info.loads_ids)
-    if models:
+    errors: list[str] = []
+    for target in targets:
+        errors.extend(_load_target(pipeline, target, summary, progress))
+    if models and summary.load_ids:
         summary.views = apply_models_safely(pipeline)
     summary.restores_total = _count(pipeline)
     summary.restores_new = summary.restores_total - count_before
     summary.restores_updated = _changed(pipeline, open_before)
-    summary.instances_listed = stats.instances_listed
-    summary.instances_read = stats.instances_read
-    summary.instances_skipped = list(stats.instances_skipped)
-    summary.instances_failed = [f.instance_id or "?" for f in stats.failures]
-    summary.rows_extracted = stats.rows
-    summary.rejected = stats.rejected
-    summary.requests = stats.requests
-    summary.retries = stats.retries
-    summary.errors = [str(f) for f in stats.failures]
+    summary.errors = errors
     summary.seconds = time.monotonic() - started
-    if stats.failures:
-        first: DcsApiError = stats.failures[0]
-        more = f" (and {len(stats.failures) - 1} more)" if len(stats.failures) > 1 else ""
-        raise RunFailed(f"{first}{more}; everything read before it is loaded", summary)
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise RunFailed(f"{errors[0]}{more}; everything else read is loaded", summary)
     return summary

@@ -35,6 +35,8 @@ RESTORE_COLUMNS: dict[str, Any] = {
     "restore_id": {"data_type": "text", "nullable": False, "primary_key": True},
     "project_id": {"data_type": "text"},
     "instance_id": {"data_type": "text"},
+    # which API the row came from, so several regions can share one table
+    "endpoint": {"data_type": "text"},
     "backup_id": {"data_type": "text"},
     "backup_name": {"data_type": "text"},
     "restore_name": {"data_type": "text"},
@@ -50,6 +52,7 @@ RESTORE_COLUMNS: dict[str, Any] = {
 INSTANCE_COLUMNS: dict[str, Any] = {
     "instance_id": {"data_type": "text", "nullable": False, "primary_key": True},
     "project_id": {"data_type": "text"},
+    "endpoint": {"data_type": "text"},
     "name": {"data_type": "text"},
     "engine": {"data_type": "text"},
     "engine_version": {"data_type": "text"},
@@ -138,6 +141,7 @@ def _restores(
                         )
                     )
                     continue
+                row["endpoint"] = settings.endpoint
                 if begin is not None and row["created_at"] < begin:
                     continue  # the server ignored or shifted begin_time; older rows are final
                 if row["status"] not in KNOWN_STATUSES:
@@ -209,7 +213,10 @@ def dcs_restores(
 
     def instances() -> Iterator[TDataItems]:
         if listed:
-            yield [shape_instance(item, settings.project_id) for item in listed]
+            yield [
+                shape_instance(item, settings.project_id) | {"endpoint": settings.endpoint}
+                for item in listed
+            ]
 
     def restores() -> Iterator[TDataItems]:
         yield from _restores(client, settings, instance_ids, stats, progress)

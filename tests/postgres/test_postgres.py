@@ -9,12 +9,10 @@ from typing import Any
 
 import pytest
 
-from pipelines.dcs_restores_pipeline import make_pipeline
+from pipelines.dcs_restores_pipeline import make_pipeline, run
 from pipelines.models import VIEWS
-from sources.dcs_simulator import World
 from tests.conftest import Runner, expected_restores
-
-NOW = datetime(2025, 2, 20, tzinfo=UTC)
+from tests.dcs_restores.test_targets import NOW, SECOND_PROJECT, configure, two_regions
 
 
 def normalise(value: Any) -> Any:
@@ -38,43 +36,40 @@ def rows(pipeline: Any, relation: str) -> list[tuple[Any, ...]]:
     return sorted(result, key=repr)
 
 
-def test_same_rows_and_models_in_postgres_and_duckdb(
+def test_two_projects_same_rows_and_models_in_postgres_and_duckdb(
     serve, tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    world = World.generate(seed=21, instances=5, restores_per_instance=(10, 40), empty_instances=1)
-    sim = serve(world, now=NOW)
-    duck = Runner(tmp_path / "duck")
+    world_a, sim_a, world_b, sim_b = two_regions(serve)
+    configure(monkeypatch, sim_a, sim_b)
     (tmp_path / "duck").mkdir()
-    duck.run(sim)
+    duck = Runner(tmp_path / "duck")
+    run(database=duck.database, pipelines_dir=duck.pipelines_dir)
 
     monkeypatch.setenv("DESTINATION_TYPE", "postgres")
     monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", postgres_url)
     pg = Runner(tmp_path / "pg")
-    pg_summary = pg.run(sim)
-    assert pg_summary.restores_new == len(expected_restores(world, NOW))
+    pg_summary = run(pipelines_dir=pg.pipelines_dir)
+    truth = expected_restores(world_a, NOW) + expected_restores(world_b, NOW)
+    assert pg_summary.restores_new == len(truth)
 
     duck_pipeline = make_pipeline(duck.database, duck.pipelines_dir, destination_kind="duckdb")
     pg_pipeline = make_pipeline(None, pg.pipelines_dir, destination_kind="postgres")
     assert pg_pipeline.destination.destination_type.endswith("postgres")
-    columns = (
-        "restore_id, project_id, instance_id, status, error_code, progress, created_at, updated_at"
-    )
+    columns = [
+        "restore_id", "project_id", "instance_id", "status", "error_code", "progress",
+        "created_at", "updated_at",
+    ]  # fmt: skip
     with (
         pg_pipeline.sql_client() as client,
         client.execute_query(
-            f"select {columns} from {client.make_qualified_table_name('restores')}"
+            f"select {', '.join(columns)} from {client.make_qualified_table_name('restores')}"
         ) as cursor,
     ):
         pg_restores = sorted((tuple(normalise(v) for v in r) for r in cursor.fetchall()), key=repr)
-    truth = sorted(
-        (
-            tuple(normalise(r[c.strip()]) for c in columns.split(","))
-            for r in expected_restores(world, NOW)
-        ),
-        key=repr,
-    )
-    assert pg_restores == truth
+    expected = sorted((tuple(normalise(r[c]) for c in columns) for r in truth), key=repr)
+    assert pg_restores == expected
+    assert rows(pg_pipeline, "restores") != []
     for view in VIEWS:
-        duck_rows = rows(duck_pipeline, view)
-        assert rows(pg_pipeline, view) == duck_rows, view
-    assert rows(duck_pipeline, "restore_failure_rates")
+        assert rows(pg_pipeline, view) == rows(duck_pipeline, view), view
+    projects = {r[0] for r in rows(pg_pipeline, "restore_failure_rates")}
+    assert projects == {world_a.project_id, SECOND_PROJECT}

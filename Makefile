@@ -18,12 +18,12 @@ demo: install
 
 test: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy sources pipelines
 	$(BIN)/python -m pytest
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy sources pipelines
 
 bench: install
 	$(BIN)/python -m pipelines.bench

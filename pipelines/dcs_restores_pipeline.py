@@ -91,7 +91,7 @@ def make_pipeline(
         pipeline_name=PIPELINE_NAME,
         destination=destination(database, destination_kind),
         dataset_name=DATASET_NAME,
-        pipelines_dir=pipelines_dir,
+        pipelines_dir=pipelines_dir,  # type: ignore[arg-type]  # None means dlt's default
     )
 
 

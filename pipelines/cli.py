@@ -15,6 +15,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_THRESHOLD = 3
+EXIT_BUSY = 4  # another run of the same pipeline (or on the same database) is in progress
 
 
 def _progress(message: str) -> None:
@@ -127,6 +128,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_THRESHOLD
 
 
+def cmd_reset_pending(args: argparse.Namespace) -> int:
+    from pipelines.dcs_restores_pipeline import reset_pending
+
+    dropped = reset_pending(database_path())
+    if not dropped:
+        print("no pending load packages: nothing to reset")
+    else:
+        print(
+            f"dropped {len(dropped)} pending load package(s): {', '.join(dropped)}; "
+            "the cursors are back where they were, so the next run reads those restores again"
+        )
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dcs-restores",
@@ -163,12 +178,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--json", action="store_true", help="print the result as JSON")
     check.set_defaults(func=cmd_check)
+    sub.add_parser(
+        "reset-pending",
+        help="drop load packages that an interrupted or failed run left and that cannot load",
+    ).set_defaults(func=cmd_reset_pending)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from pipelines.dcs_restores_pipeline import RunFailed
+    from pipelines.runlock import RunLocked
     from sources.dcs_restores.config import ConfigError
 
     try:
@@ -176,6 +196,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dcs-restores: interrupted", file=sys.stderr)
         return 130
+    except RunLocked as exc:
+        print(f"dcs-restores: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_BUSY
     except RunFailed as exc:
         if exc.summary is not None:
             _emit(exc.summary, getattr(args, "json", False))

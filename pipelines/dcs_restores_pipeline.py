@@ -10,8 +10,17 @@ from typing import Any
 
 import dlt
 from dlt.common.pipeline import LoadInfo
+from dlt.pipeline.exceptions import PipelineStepFailed
 
-from pipelines.config import DATASET_NAME, PIPELINE_NAME, database_path, destination
+from pipelines.config import (
+    DATASET_NAME,
+    PIPELINE_NAME,
+    database_path,
+    destination,
+    destination_type,
+)
+from pipelines.recovery import RESET_HINT, drop_pending, finish_pending, step_failure_gist
+from pipelines.runlock import exclusive_run, lock_paths
 from sources.dcs_restores import ExtractStats, SourceSettings, dcs_restores
 from sources.dcs_restores.client import DcsApiError
 from sources.dcs_restores.targets import load_targets
@@ -42,6 +51,9 @@ class RunSummary:
     rows_extracted: int = 0
     restores_total: int = 0
     rejected: int = 0
+    unknown_status: int = 0
+    # load packages an interrupted earlier run left behind, loaded by this run first
+    pending_loaded: list[str] = field(default_factory=list)
     requests: int = 0
     retries: int = 0
     seconds: float = 0.0
@@ -68,6 +80,16 @@ class RunSummary:
             f"rejected records: {self.rejected} (see table {DATASET_NAME}.restores_rejected)"
             if self.rejected
             else "rejected records: 0",
+            *(
+                [f"restores with an unknown status: {self.unknown_status} (loaded as they are)"]
+                if self.unknown_status
+                else []
+            ),
+            *(
+                [f"finished {len(self.pending_loaded)} load package(s) of an interrupted run"]
+                if self.pending_loaded
+                else []
+            ),
             f"requests: {self.requests} ({self.retries} retries), time: {self.seconds:.1f}s",
             f"database: {self.database} (schema {DATASET_NAME})",
         ]
@@ -141,6 +163,21 @@ def apply_models_safely(pipeline: dlt.Pipeline) -> list[str]:
     return apply_models(pipeline)
 
 
+def reset_pending(database: Path | None = None, pipelines_dir: str | None = None) -> list[str]:
+    """Drop every pending load package and rewind the cursors to before them.
+
+    Returns:
+        The load ids dropped (empty when nothing was pending).
+    """
+    kind = destination_type()
+    with exclusive_run(lock_paths(pipelines_dir, _duckdb_file(database, kind))):
+        return drop_pending(make_pipeline(database, pipelines_dir, kind))
+
+
+def _duckdb_file(database: Path | None, kind: str) -> Path | None:
+    return (database or database_path()) if kind == "duckdb" else None
+
+
 def _load_target(
     pipeline: dlt.Pipeline,
     settings: SourceSettings,
@@ -164,6 +201,7 @@ def _load_target(
     summary.instances_failed.extend(f.instance_id for f in stats.failures if f.instance_id)
     summary.rows_extracted += stats.rows
     summary.rejected += stats.rejected
+    summary.unknown_status += stats.unknown_status
     summary.requests += stats.requests
     summary.retries += stats.retries
     errors = [str(f) for f in stats.failures]
@@ -203,21 +241,33 @@ def run(
         targets = [settings]
     else:
         targets = list(settings) if settings else load_targets()
-    pipeline = make_pipeline(database, pipelines_dir)
-    summary = RunSummary(
-        project_id=",".join(t.project_id for t in targets),
-        database=str(database or database_path()),
-    )
-    open_before = _open_restores(pipeline)
-    count_before = _count(pipeline)
-    errors: list[str] = []
-    for target in targets:
-        errors.extend(_load_target(pipeline, target, summary, progress))
-    if models and summary.load_ids:
-        summary.views = apply_models_safely(pipeline)
-    summary.restores_total = _count(pipeline)
-    summary.restores_new = summary.restores_total - count_before
-    summary.restores_updated = _changed(pipeline, open_before)
+    kind = destination_type()
+    with exclusive_run(lock_paths(pipelines_dir, _duckdb_file(database, kind))):
+        pipeline = make_pipeline(database, pipelines_dir, kind)
+        summary = RunSummary(
+            project_id=",".join(t.project_id for t in targets),
+            database=str(database or database_path()),
+        )
+        open_before = _open_restores(pipeline)
+        count_before = _count(pipeline)
+        summary.pending_loaded = finish_pending(pipeline)
+        errors: list[str] = []
+        for target in targets:
+            try:
+                errors.extend(_load_target(pipeline, target, summary, progress))
+            except PipelineStepFailed as exc:
+                if exc.step not in ("normalize", "load"):
+                    raise
+                raise RunFailed(
+                    f"the {exc.step} step failed; what was read waits in a load package that "
+                    f"the next run loads first; if that keeps failing, {RESET_HINT}; "
+                    f"cause: {step_failure_gist(exc)}"
+                ) from exc
+        if models and (summary.load_ids or summary.pending_loaded):
+            summary.views = apply_models_safely(pipeline)
+        summary.restores_total = _count(pipeline)
+        summary.restores_new = summary.restores_total - count_before
+        summary.restores_updated = _changed(pipeline, open_before)
     summary.errors = errors
     summary.seconds = time.monotonic() - started
     if errors:

@@ -7,6 +7,7 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -18,22 +19,29 @@ from dlt.common import logger
 
 from . import auth
 from .config import Credentials, SourceSettings
+from .hints import NO_ROUTE_HINT, auth_hint
 from .limiter import AdaptiveLimiter
 from .settings import DEFAULT_RETRY_BACKOFF_S
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
-_AUTH_HINTS = {
-    "APIGW.0301": "check access_key/secret_key (or auth_token) "
-    "in [sources.dcs_restores.credentials]",
-    "APIGW.0307": "the IAM token expired or is for another region: set a new "
-    "SOURCES__DCS_RESTORES__CREDENTIALS__AUTH_TOKEN",
-    "DCS.1001": "the token is invalid: set a new SOURCES__DCS_RESTORES__CREDENTIALS__AUTH_TOKEN",
-    "DCS.1002": "the token expired: set a new SOURCES__DCS_RESTORES__CREDENTIALS__AUTH_TOKEN",
-    "DCS.1003": "no token was accepted: check [sources.dcs_restores.credentials]",
-    "DCS.1004": "the credentials do not belong to this project: check "
-    "SOURCES__DCS_RESTORES__PROJECT_ID and the credentials",
-}
+
+def retry_delay(
+    attempt: int,
+    max_delay: float,
+    retry_after: float | None = None,
+    rand: Callable[[], float] = random.random,
+) -> float:
+    """Return the seconds to wait after failed attempt number `attempt` (1-based).
+
+    Exponential back-off with equal jitter (half fixed, half random), so workers that failed
+    together do not come back together; at least the server's Retry-After (plus up to 20 %,
+    for the same reason); never more than `max_delay`, which bounds a run's time.
+    """
+    delay = min(max_delay, DEFAULT_RETRY_BACKOFF_S * 2 ** (attempt - 1)) * (0.5 + rand() / 2)
+    if retry_after is not None:
+        delay = max(delay, retry_after * (1 + rand() / 5))
+    return min(max_delay, delay)
 
 
 class DcsApiError(Exception):
@@ -67,6 +75,26 @@ class _Failure:
     code: str | None
     message: str
     retry_after: float | None = None
+
+
+def _transport_failure(exc: requests.RequestException, timeout: float) -> _Failure:
+    """Classify a request that got no complete answer; all of these are retried."""
+    if isinstance(exc, requests.Timeout):
+        return _Failure(None, "timeout", f"timeout: no answer within {timeout:g}s")
+    if isinstance(
+        exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError
+    ):
+        return _Failure(None, "truncated_body", "truncated_body: the answer broke off mid-body")
+    cause: BaseException = exc
+    for _ in range(8):  # requests and urllib3 nest the OS error a few levels deep
+        inner = cause.__cause__ or next(
+            (arg for arg in reversed(cause.args) if isinstance(arg, BaseException)), None
+        )
+        if inner is None:
+            break
+        cause = inner
+    kind = "connection_error" if isinstance(exc, requests.ConnectionError) else "transport_error"
+    return _Failure(None, kind, f"{kind}: {type(cause).__name__}")
 
 
 def _error_fields(response: requests.Response) -> tuple[str | None, str]:
@@ -172,6 +200,7 @@ class DcsClient:
         url = f"{self.endpoint}{path}" + (f"?{query}" if query else "")
         where = f"instance {instance_id}" if instance_id else f"GET {path}"
         failure: _Failure | None = None
+        started = time.monotonic()
         for attempt in range(1, self._max_attempts + 1):
             if self._auth_failed is not None:
                 raise self._auth_failed
@@ -185,10 +214,7 @@ class DcsClient:
                 self.limiter.on_throttle()
             if attempt == self._max_attempts:
                 break
-            delay = min(self._max_delay, DEFAULT_RETRY_BACKOFF_S * 2 ** (attempt - 1))
-            delay = delay * (0.5 + random.random() / 2)
-            if failure.retry_after is not None:
-                delay = max(delay, min(self._max_delay, failure.retry_after))
+            delay = retry_delay(attempt, self._max_delay, failure.retry_after)
             self._count("retries")
             logger.warning(
                 f"{where}: {failure.message}; retry {attempt}/{self._max_attempts - 1} "
@@ -197,7 +223,8 @@ class DcsClient:
             time.sleep(delay)
         assert failure is not None
         raise DcsApiError(
-            f"{where}: {failure.message} (gave up after {self._max_attempts} attempts)",
+            f"{where}: {failure.message} (gave up after {self._max_attempts} attempts in "
+            f"{time.monotonic() - started:.0f}s)",
             status=failure.status,
             code=failure.code,
             instance_id=instance_id,
@@ -210,12 +237,8 @@ class DcsClient:
         try:
             response = self._session().get(url, headers=headers, timeout=self._timeout)
             body = response.content
-        except requests.Timeout:
-            return _Failure(None, "timeout", "request timed out")
-        except requests.ConnectionError as exc:
-            return _Failure(None, "connection", f"connection failed ({type(exc).__name__})")
         except requests.RequestException as exc:
-            return _Failure(None, "transport", f"transport error ({type(exc).__name__})")
+            return _transport_failure(exc, self._timeout[1])
         status = response.status_code
         if status == 204:
             return None
@@ -224,31 +247,38 @@ class DcsClient:
             try:
                 decoded = json.loads(body)
             except ValueError:
-                return _Failure(200, "malformed_body", f"HTTP 200 with a malformed {kind} body")
+                return _Failure(
+                    200, "malformed_body", f"malformed_body: HTTP 200 with a {kind} body, not JSON"
+                )
             if list_key is not None and not (
                 isinstance(decoded, dict) and isinstance(decoded.get(list_key, []), list | None)
             ):
-                return _Failure(200, "malformed_body", f"HTTP 200 body without a {list_key} list")
+                return _Failure(
+                    200, "malformed_body", f"malformed_body: HTTP 200 without a {list_key} list"
+                )
             return decoded
         code, message = _error_fields(response)
+        message = self._redact(message)
         label = f"HTTP {status} {code or ''}".strip() + (f": {message}" if message else "")
         if status in RETRY_STATUSES:
             return _Failure(status, code, label, _retry_after(response))
         if status in (401, 403):
-            hint = _AUTH_HINTS.get(code or "", "")
-            if status == 403:
-                hint = "the credentials lack permission to read DCS instances and restores"
             self._count("auth_failures")
+            hint = auth_hint(code, status, self._credentials.mode)
             error = DcsAuthError(
-                f"{where}: {label}" + (f"; {hint}" if hint else ""),
-                status=status,
-                code=code,
-                instance_id=instance_id,
+                f"{where}: {label}; {hint}", status=status, code=code, instance_id=instance_id
             )
             self._auth_failed = error
             raise error
         if status == 404:
+            hint = "" if code and code.startswith("DCS.") else f"; {NO_ROUTE_HINT}"
             raise DcsNotFound(
-                f"{where}: {label}", status=status, code=code, instance_id=instance_id
+                f"{where}: {label}{hint}", status=status, code=code, instance_id=instance_id
             )
         raise DcsApiError(f"{where}: {label}", status=status, code=code, instance_id=instance_id)
+
+    def _redact(self, text: str) -> str:
+        # a gateway that echoes a header back must not put a secret into a log or an error
+        for secret in self._credentials.secrets():
+            text = text.replace(secret, "***")
+        return text

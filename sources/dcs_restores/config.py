@@ -32,6 +32,7 @@ _INSTANCE_ID = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 )
 _REGION = re.compile(r"^[a-z]{2}(-[a-z0-9]+)+$")
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class ConfigError(ValueError):
@@ -113,8 +114,22 @@ def _endpoint(endpoint: str | None, region: str | None) -> str:
         parts = urlsplit(endpoint.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(
-                f"endpoint {endpoint.strip()[:80]!r} is not an http(s) URL: set {_env('endpoint')} "
+                # shown without anything before an "@", which could be a password
+                f"endpoint {endpoint.strip().rpartition('@')[2][:80]!r} is not an http(s) URL: "
+                f"set {_env('endpoint')} "
                 "to e.g. https://dcs.eu-de.otc.t-systems.com"
+            )
+        if parts.username or parts.password:
+            raise ConfigError(
+                f"endpoint must not contain a user or password: set {_env('endpoint')} to "
+                f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''} "
+                "and the keys under [sources.dcs_restores.credentials]"
+            )
+        if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+            # signatures and tokens would cross the network in clear text
+            raise ConfigError(
+                f"endpoint {parts.hostname!r} uses http: set {_env('endpoint')} to an https URL "
+                "(plain http is accepted only for a local simulator on 127.0.0.1/localhost)"
             )
         if parts.path.strip("/") or parts.query:
             raise ConfigError(
@@ -203,6 +218,12 @@ def _credentials(spec: DcsCredentials | None) -> Credentials:
     if ak or sk:
         missing = "secret_key" if ak else "access_key"
         raise ConfigError(f"{missing} is missing: set {_env('credentials.' + missing)} or {where}")
+    if token:
+        raise ConfigError(
+            "security_token is set but access_key and secret_key are not: temporary credentials "
+            f"need all three ({_env('credentials.access_key')}, "
+            f"{_env('credentials.secret_key')}) or {where}"
+        )
     raise ConfigError(
         f"no credentials: set {_env('credentials.access_key')} "
         f"and {_env('credentials.secret_key')} "
@@ -249,14 +270,24 @@ def validate(spec: DcsRestoresConfiguration) -> SourceSettings:
     )
 
 
+def _gist(exc: BaseException) -> str:
+    # a TOML syntax error sits in the cause, on the line after "A problem encountered..."
+    parts = [str(exc), *([str(exc.__cause__)] if exc.__cause__ else [])]
+    lines = dict.fromkeys(line.strip() for part in parts for line in part.splitlines())
+    text = " ".join(line for line in lines if line)
+    if "cannot hold secret values" in text:
+        text += " (secrets go to .dlt/secrets.toml or environment variables)"
+    return text[:400]
+
+
 def resolve_spec(**overrides: Any) -> DcsRestoresConfiguration:
     """Resolve `[sources.dcs_restores]` from env vars and .dlt/*.toml and apply overrides."""
     try:
         spec = resolve_configuration(
             DcsRestoresConfiguration(), sections=("sources", SECTION), accept_partial=True
         )
-    except Exception as exc:  # dlt's own errors are multi-line; keep only the gist
-        raise ConfigError(f"cannot read configuration: {str(exc).splitlines()[0][:200]}") from exc
+    except Exception as exc:  # dlt's own errors are multi-line: one line, with the cause
+        raise ConfigError(f"cannot read configuration: {_gist(exc)}") from exc
     for key, value in overrides.items():
         if value is not None:
             setattr(spec, key, value)

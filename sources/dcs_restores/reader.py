@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,7 +37,7 @@ def read_instances(
     page_size: int,
     concurrency: int,
     stop: threading.Event,
-) -> Iterator[Event]:
+) -> Generator[Event, None, None]:
     """Read every (instance_id, begin) of `plan` with up to `concurrency` instances at once.
 
     Pages go through a bounded queue, so memory stays flat however long an instance's history

@@ -19,6 +19,11 @@ _TIMESTAMP = re.compile(
 )
 
 
+# a created_at later than now + this is garbage, not clock skew (a year: the demo's simulated
+# clock runs ahead of the real one by days, never by a year)
+MAX_FUTURE = timedelta(days=366)
+
+
 class RecordError(ValueError):
     """A record that cannot be loaded; the message is the reason stored in quarantine."""
 
@@ -98,7 +103,8 @@ def shape_restore(raw: Any, project_id: str, instance_id: str) -> dict[str, Any]
     becomes a new column instead of breaking the run.
 
     Raises:
-        RecordError: the record has no restore_id, no parseable created_at, or a wrong type.
+        RecordError: the record has no restore_id, no parseable created_at (or one far in the
+            future), or a wrong type.
     """
     if not isinstance(raw, dict):
         raise RecordError(f"record is a {type(raw).__name__}, expected an object")
@@ -108,6 +114,9 @@ def shape_restore(raw: Any, project_id: str, instance_id: str) -> dict[str, Any]
     created_at = parse_timestamp(raw.get("created_at"))
     if created_at is None:
         raise RecordError("record has no created_at")
+    if created_at > datetime.now(UTC) + MAX_FUTURE:
+        # such a value would become the instance's cursor and hide every later restore
+        raise RecordError(f"created_at {created_at:%Y-%m-%d} is far in the future")
     row: dict[str, Any] = {
         key: (None if is_null(value) else value)
         for key, value in raw.items()
@@ -144,8 +153,11 @@ def rejected_row(rejected: Rejected, project_id: str, instance_id: str) -> dict[
     """Return the quarantine row for a record that could not be loaded."""
     raw_json = json.dumps(rejected.raw, sort_keys=True, default=str)
     digest = hashlib.sha256(f"{project_id}/{instance_id}/{raw_json}".encode()).hexdigest()
+    restore_id = rejected.raw.get("restore_id") if isinstance(rejected.raw, dict) else None
     return {
         "record_hash": digest,
+        # when the record has a usable id, so a rejected restore can be found
+        "restore_id": restore_id if isinstance(restore_id, str) and restore_id else None,
         "project_id": project_id,
         "instance_id": instance_id,
         "reason": rejected.reason,

@@ -14,11 +14,19 @@ from sources.dcs_simulator.api import Reply, dcs_error, gateway_error
 
 FAULT_KINDS = (
     "429", "500", "502", "503", "504", "reset", "truncate", "html200", "garbage200",
-    "timeout", "401", "403", "bad_record",
+    "timeout", "401", "403", "404", "bad_record", "odd_record", "shape200",
 )  # fmt: skip
 THROTTLED = "The throttling threshold has been reached"
 # kinds answered from the normal response rather than instead of it
-PASS_THROUGH = frozenset({"timeout", "bad_record", "truncate"})
+PASS_THROUGH = frozenset({"timeout", "bad_record", "odd_record", "truncate"})
+# what "odd_record" does to the first records of a page, in order
+ODD_RECORDS = (
+    ("progress", {"percent": 50}),  # wrong type: cannot be loaded
+    ("status", "Paused"),  # a status the source does not know: loaded as it is
+    ("restore_name", ["restore", "two"]),  # wrong type: cannot be loaded
+    ("created_at", 1767225600000),  # epoch millis instead of a timestamp string
+    ("created_at", "9999-12-31T23:59:59Z"),  # would make the instance's cursor useless
+)
 
 
 @dataclass(frozen=True)
@@ -27,7 +35,8 @@ class FaultRule:
 
     `match` is a request kind ("restores", "instances", "instance"), "any", or an instance id.
     The rule fires on the first `times` matching requests (all when None), each with seeded
-    `probability`, after sleeping `delay_s`.
+    `probability`, after sleeping `delay_s`. `code` replaces the error code of a 401/403/404
+    answer (e.g. "APIGW.0307", "DCS.1002"); "404" means the instance was deleted (DCS.3022).
     """
 
     kind: str
@@ -36,6 +45,7 @@ class FaultRule:
     probability: float = 1.0
     retry_after: float | None = None
     delay_s: float = 0.0
+    code: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -87,19 +97,37 @@ def fault_reply(rule: FaultRule, request_id: str) -> Reply:
     if kind in ("502", "503", "504"):
         message = "Backend timeout" if kind == "504" else "Backend unavailable"
         return gateway_error(int(kind), "APIGW.0201", message, request_id)
+    if kind in ("401", "403", "404") and rule.code and rule.code.startswith("DCS."):
+        # DCS itself (not the gateway) answers with its own error shape
+        return dcs_error(int(kind), rule.code, f"Simulated {rule.code} error.")
     if kind == "401":
         return gateway_error(
-            401, "APIGW.0301", "Incorrect IAM authentication information", request_id
+            401, rule.code or "APIGW.0301", "Incorrect IAM authentication information", request_id
         )
     if kind == "403":
         return gateway_error(
-            403, "APIGW.0302", "The IAM or app policy does not allow your access", request_id
+            403,
+            rule.code or "APIGW.0302",
+            "The IAM or app policy does not allow your access",
+            request_id,
         )
+    if kind == "404":
+        return dcs_error(404, "DCS.3022", "The instance does not exist.")
     if kind == "html200":
         html = b"<html><body><h1>Service maintenance</h1></body></html>"
         return Reply(200, raw=html, content_type="text/html;charset=UTF-8")
     if kind == "garbage200":
         return Reply(200, raw=b'{"restore_record_response": [{"restore_id": "')
+    if kind == "shape200":
+        # valid JSON, but the list (of restores or of instances) is not a list
+        return Reply(
+            200,
+            {
+                "restore_record_response": {"restore_id": "x"},
+                "instances": {"instance_id": "x"},
+                "total_num": 1,
+            },
+        )
     if kind == "reset":
         return Reply(0, mode="reset")
     raise ValueError(f"fault {kind!r} damages the normal answer; use spoil()")
@@ -115,6 +143,9 @@ def spoil(rule: FaultRule, reply: Reply) -> Reply:
     if rule.kind == "bad_record" and records:
         del records[0]["restore_id"]
         records[-1]["created_at"] = "not-a-date"
+    if rule.kind == "odd_record" and records:
+        for record, (name, value) in zip(records, ODD_RECORDS, strict=False):
+            record[name] = value
     return reply
 
 

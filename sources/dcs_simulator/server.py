@@ -32,7 +32,7 @@ _NO_ROUTE = "The API does not exist or has not been published in the environment
 
 @dataclass(frozen=True)
 class RequestRecord:
-    """One request as the simulator saw it; never holds headers or credentials."""
+    """One request as the simulator saw it; of the headers only X-Sdk-Date, never credentials."""
 
     method: str
     path: str
@@ -43,6 +43,8 @@ class RequestRecord:
     auth_ok: bool
     at: float  # real clock, epoch seconds
     fault: str | None = None  # fault kind that fired, or "throttle"
+    # the signing time as sent: a retry must carry a fresh one (not secret, unlike the keys)
+    sdk_date: str | None = None
 
 
 class DcsSimulator:
@@ -218,6 +220,7 @@ class DcsSimulator:
         record = RequestRecord(
             method, raw_path, dict(pairs), 0 if reply.mode == "reset" else reply.status,
             where.instance_id, where.kind, verdict.ok, time.time(), fault,
+            headers.get("x-sdk-date"),
         )  # fmt: skip
         with self._lock:
             self._log.append(record)

@@ -19,7 +19,13 @@ from pipelines.config import (
     destination,
     destination_type,
 )
-from pipelines.recovery import RESET_HINT, drop_pending, finish_pending, step_failure_gist
+from pipelines.recovery import (
+    RESET_HINT,
+    align_state,
+    drop_pending,
+    finish_pending,
+    step_failure_gist,
+)
 from pipelines.runlock import exclusive_run, lock_paths
 from sources.dcs_restores import ExtractStats, SourceSettings, dcs_restores
 from sources.dcs_restores.client import DcsApiError
@@ -251,6 +257,7 @@ def run(
         open_before = _open_restores(pipeline)
         count_before = _count(pipeline)
         summary.pending_loaded = finish_pending(pipeline)
+        pipeline = align_state(pipeline)
         errors: list[str] = []
         for target in targets:
             try:

@@ -11,6 +11,8 @@ DATASET_NAME = "dcs"
 DEFAULT_DATABASE_FILE = "dcs_restores.duckdb"
 DATABASE_ENV = "DESTINATION__DUCKDB__CREDENTIALS"
 DESTINATIONS = ("duckdb", "postgres")
+DUCKDB_MEMORY_LIMIT = "128MB"
+DUCKDB_GLOBAL_CONFIG_ENV = "DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG"
 
 
 def database_path() -> Path:
@@ -53,4 +55,12 @@ def destination(database: Path | None = None, kind: str | None = None) -> Any:
     kind = kind or destination_type()
     if kind == "postgres":
         return dlt.destinations.postgres()
-    return dlt.destinations.duckdb(credentials=str(database or database_path()))
+    from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+
+    path = str(database or database_path())
+    if os.environ.get(DUCKDB_GLOBAL_CONFIG_ENV):
+        return dlt.destinations.duckdb(credentials=path)
+    # DuckDB's default (80 % of RAM) made the merge of a million restores the peak of a run;
+    # with a cap it spills to disk instead, at little cost in time
+    credentials = DuckDbCredentials(path, global_config={"memory_limit": DUCKDB_MEMORY_LIMIT})
+    return dlt.destinations.duckdb(credentials=credentials)

@@ -123,13 +123,13 @@ def make_pipeline(
     )
 
 
-def _query(pipeline: dlt.Pipeline, sql: str) -> list[tuple[Any, ...]]:
+def _query(pipeline: dlt.Pipeline, sql: str, *params: Any) -> list[tuple[Any, ...]]:
     from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
     try:
         with pipeline.sql_client() as client:
             table = client.make_qualified_table_name("restores")
-            with client.execute_query(sql.format(restores=table)) as cursor:
+            with client.execute_query(sql.format(restores=table), *params) as cursor:
                 return list(cursor.fetchall())
     except DatabaseUndefinedRelation:
         return []
@@ -150,16 +150,21 @@ def _count(pipeline: dlt.Pipeline) -> int:
 
 
 def _changed(pipeline: dlt.Pipeline, before: dict[str, tuple[Any, ...]]) -> int:
-    if not before:
-        return 0
-    after = {
-        row[0]: row[1:]
-        for row in _query(
-            pipeline, "select restore_id, status, progress, updated_at from {restores}"
+    """Count the restores open before the run whose status, progress or updated_at changed."""
+    ids = list(before)
+    changed = 0
+    # only the restores that were open: a full-table read would dominate a large run's memory
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        marks = ", ".join(["%s"] * len(chunk))
+        rows = _query(
+            pipeline,
+            "select restore_id, status, progress, updated_at from {restores} "
+            f"where restore_id in ({marks})",
+            *chunk,
         )
-        if row[0] in before
-    }
-    return sum(1 for key, value in after.items() if value != before[key])
+        changed += sum(1 for row in rows if tuple(row[1:]) != before[row[0]])
+    return changed
 
 
 def apply_models_safely(pipeline: dlt.Pipeline) -> list[str]:

@@ -278,6 +278,8 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # without it, Nagle's algorithm and delayed ACKs stall every keep-alive reply ~40 ms
+    disable_nagle_algorithm = True
     server: _Server
     # idle keep-alive connections are dropped after this many seconds
     timeout = 30

@@ -53,6 +53,16 @@ def _emit(summary: Any, as_json: bool) -> None:
         print(summary.text())
 
 
+def _existing_database() -> Path:
+    """Return the DuckDB file to read; PostgreSQL needs no file."""
+    from pipelines.config import destination_type
+
+    database = database_path()
+    if destination_type() == "duckdb" and not database.exists():
+        raise FileNotFoundError(f"no database at {database}: run `dcs-restores run` first")
+    return database
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from pipelines import dcs_restores_pipeline
 
@@ -88,9 +98,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     from pipelines.dcs_restores_pipeline import make_pipeline
     from pipelines.models import apply_models
 
-    database = database_path()
-    if not database.exists():
-        raise FileNotFoundError(f"no database at {database}: run `dcs-restores run` first")
+    database = _existing_database()
     views = apply_models(make_pipeline(database))
     print(f"created {len(views)} views in schema dcs: {', '.join(views)}")
     return EXIT_OK
@@ -110,9 +118,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from pipelines.check import check
     from pipelines.dcs_restores_pipeline import make_pipeline
 
-    database = database_path()
-    if not database.exists():
-        raise FileNotFoundError(f"no database at {database}: run `dcs-restores run` first")
+    database = _existing_database()
     result = check(
         make_pipeline(database),
         max_failure_rate=args.max_failure_rate,

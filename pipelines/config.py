@@ -31,13 +31,15 @@ def destination_type() -> str:
     """Return the configured destination: `destination_type` (env DESTINATION_TYPE), default duckdb.
 
     Raises:
-        ValueError: an unsupported destination; one line saying what to set.
+        ConfigError: an unsupported destination; one line saying what to set.
     """
     import dlt
 
     value = (dlt.config.get("destination_type", str) or "duckdb").strip().lower()
     if value not in DESTINATIONS:
-        raise ValueError(
+        from sources.dcs_restores.config import ConfigError
+
+        raise ConfigError(
             f"destination_type {value!r} is not supported: set DESTINATION_TYPE to one of "
             f"{', '.join(DESTINATIONS)}"
         )

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+from dlt.common import logger
 from dlt.common.pipeline import LoadInfo
 from dlt.pipeline.exceptions import PipelineStepFailed
 
@@ -29,9 +30,10 @@ from pipelines.recovery import (
 from pipelines.runlock import exclusive_run, lock_paths
 from sources.dcs_restores import ExtractStats, SourceSettings, dcs_restores
 from sources.dcs_restores.client import DcsApiError
+from sources.dcs_restores.settings import TERMINAL_STATUSES
 from sources.dcs_restores.targets import load_targets
 
-TERMINAL_SQL = "('succeed', 'failed')"
+TERMINAL_SQL = "(" + ", ".join(f"'{status}'" for status in sorted(TERMINAL_STATUSES)) + ")"
 
 
 class RunFailed(Exception):
@@ -167,10 +169,30 @@ def _changed(pipeline: dlt.Pipeline, before: dict[str, tuple[Any, ...]]) -> int:
     return changed
 
 
-def apply_models_safely(pipeline: dlt.Pipeline) -> list[str]:
-    """Rebuild the SQL views; returns their names."""
-    from pipelines.models import apply_models
+def _has_table(pipeline: dlt.Pipeline, table: str) -> bool:
+    from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
+    try:
+        with pipeline.sql_client() as client:
+            name = client.make_qualified_table_name(table)
+            with client.execute_query(f"select 1 from {name} where 1 = 0"):
+                return True
+    except DatabaseUndefinedRelation:
+        return False
+
+
+def apply_models_safely(pipeline: dlt.Pipeline) -> list[str]:
+    """Rebuild the SQL views; returns their names, or none while a loaded table is missing.
+
+    dlt creates a table only once rows arrive, so a first run in which every instance failed
+    has no `restores` yet: the run's own error is then the one to report, not a view's.
+    """
+    from pipelines.models import SOURCE_TABLES, apply_models
+
+    missing = [table for table in SOURCE_TABLES if not _has_table(pipeline, table)]
+    if missing:
+        logger.warning(f"views not built: no table {', '.join(missing)} loaded yet")
+        return []
     return apply_models(pipeline)
 
 
@@ -257,7 +279,7 @@ def run(
         pipeline = make_pipeline(database, pipelines_dir, kind)
         summary = RunSummary(
             project_id=",".join(t.project_id for t in targets),
-            database=str(database or database_path()),
+            database=str(_duckdb_file(database, kind) or "postgres (DESTINATION__POSTGRES__*)"),
         )
         open_before = _open_restores(pipeline)
         count_before = _count(pipeline)
@@ -270,10 +292,13 @@ def run(
             except PipelineStepFailed as exc:
                 if exc.step not in ("normalize", "load"):
                     raise
+                summary.errors = errors
+                summary.seconds = time.monotonic() - started
                 raise RunFailed(
                     f"the {exc.step} step failed; what was read waits in a load package that "
                     f"the next run loads first; if that keeps failing, {RESET_HINT}; "
-                    f"cause: {step_failure_gist(exc)}"
+                    f"cause: {step_failure_gist(exc)}",
+                    summary,
                 ) from exc
         if models and (summary.load_ids or summary.pending_loaded):
             summary.views = apply_models_safely(pipeline)

@@ -38,6 +38,19 @@ def step_failure_gist(exc: BaseException) -> str:
     return gist if len(wrapped) == 1 else f"{gist}; caused by {_first_line(wrapped[-1])}"
 
 
+def _is_transient(exc: BaseException) -> bool:
+    from dlt.common.destination.exceptions import DestinationTransientException
+
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        if isinstance(current, DestinationTransientException):
+            return True
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def finish_pending(pipeline: dlt.Pipeline) -> list[str]:
     """Normalize and load the packages an interrupted run left, and return their load ids.
 
@@ -54,6 +67,13 @@ def finish_pending(pipeline: dlt.Pipeline) -> list[str]:
         if pipeline.list_normalized_load_packages():
             pipeline.load().raise_on_failed_jobs()
     except Exception as exc:
+        if _is_transient(exc):
+            # the package is fine; the destination is not reachable right now
+            raise PendingLoadFailed(
+                "a load package left by an earlier run could not be loaded because the "
+                "destination is unavailable: fix that and run again (nothing is lost); "
+                f"cause: {step_failure_gist(exc)}"
+            ) from exc
         raise PendingLoadFailed(
             f"a load package left by an earlier run cannot be loaded: {RESET_HINT}; "
             f"cause: {step_failure_gist(exc)}"

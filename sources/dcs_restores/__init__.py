@@ -170,7 +170,7 @@ def _restores(
             stats.instances_read += 1
         elif isinstance(event.error, Cancelled):
             pass
-        elif isinstance(event.error, DcsNotFound):
+        elif isinstance(event.error, DcsNotFound) and event.error.code == "DCS.3022":
             logger.warning(f"{event.error}; the instance was deleted, skipping it")
             stats.instances_skipped.append(event.instance_id)
         elif isinstance(event.error, DcsApiError):
@@ -220,6 +220,7 @@ def dcs_restores(
         if missing:
             # still read them: the listing may be filtered by enterprise project or permissions
             logger.warning(f"configured instances not in the listing: {', '.join(sorted(missing))}")
+            listed += [{"instance_id": instance_id} for instance_id in sorted(missing)]
 
     def instances() -> Iterator[TDataItems]:
         if listed:

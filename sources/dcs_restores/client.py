@@ -61,6 +61,10 @@ class DcsApiError(Exception):
         self.instance_id = instance_id
 
 
+class Cancelled(Exception):
+    """The run stopped before this request (or its instance) was done."""
+
+
 class DcsAuthError(DcsApiError):
     """401 or 403: never retried, since repeated bad AK/SK tries lock the key."""
 
@@ -140,6 +144,8 @@ class DcsClient:
         self._first = threading.Lock()
         self._auth_failed: DcsAuthError | None = None
         self.stats: Counter[str] = Counter()
+        # set when the run stops: retries then end at once instead of sleeping on
+        self.cancel: threading.Event | None = None
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
@@ -204,6 +210,8 @@ class DcsClient:
         for attempt in range(1, self._max_attempts + 1):
             if self._auth_failed is not None:
                 raise self._auth_failed
+            if self.cancel is not None and self.cancel.is_set():
+                raise Cancelled()
             with self.limiter.slot():
                 outcome = self._attempt(url, where, instance_id, list_key)
             if not isinstance(outcome, _Failure):
@@ -220,7 +228,11 @@ class DcsClient:
                 f"{where}: {failure.message}; retry {attempt}/{self._max_attempts - 1} "
                 f"in {delay:.1f}s"
             )
-            time.sleep(delay)
+            if self.cancel is not None:
+                if self.cancel.wait(delay):
+                    raise Cancelled()
+            else:
+                time.sleep(delay)
         assert failure is not None
         raise DcsApiError(
             f"{where}: {failure.message} (gave up after {self._max_attempts} attempts in "
@@ -235,7 +247,10 @@ class DcsClient:
         headers = self._headers("GET", url)
         self._count("requests")
         try:
-            response = self._session().get(url, headers=headers, timeout=self._timeout)
+            # no redirects: requests would forward X-Auth-Token / X-Security-Token to any host
+            response = self._session().get(
+                url, headers=headers, timeout=self._timeout, allow_redirects=False
+            )
             body = response.content
         except requests.RequestException as exc:
             return _transport_failure(exc, self._timeout[1])

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from dlt.common.configuration import configspec, resolve_configuration
 from dlt.common.configuration.specs import BaseConfiguration, CredentialsConfiguration
-from dlt.common.typing import TSecretStrValue
+from dlt.common.typing import TSecretStrValue, TSecretValue
 
 from .records import RecordError, parse_timestamp
 from .settings import (
@@ -57,8 +57,10 @@ class DcsRestoresConfiguration(BaseConfiguration):
     region: str | None = None
     project_id: str | None = None
     instance_ids: Any = None
-    # several projects/regions in one run; see targets.py
-    targets: Any = None
+    # several projects/regions in one run (see targets.py); secret-typed because a target may
+    # carry its own keys: dlt then reads it only from secrets.toml or the environment and
+    # never writes its value into traces
+    targets: TSecretValue | None = None
     start_date: str | None = None
     # numbers are typed Any so that a bad value reaches validate() and its one-line message
     lookback_hours: Any = DEFAULT_LOOKBACK_HOURS

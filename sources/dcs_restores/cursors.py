@@ -51,10 +51,11 @@ def begin_time(
     if cursor is None or cursor.max_created_at is None:
         return start_date
     begin = cursor.max_created_at - lookback
-    if cursor.oldest_open is not None:
-        begin = min(begin, cursor.oldest_open)
     if start_date is not None:
         begin = max(begin, start_date)
+    # a restore still open is re-read even if it predates a start_date set later
+    if cursor.oldest_open is not None:
+        begin = min(begin, cursor.oldest_open)
     return begin
 
 
@@ -62,7 +63,6 @@ class CursorTracker:
     """Follows the rows of one instance's read and yields the cursor to store after it."""
 
     def __init__(self, previous: InstanceCursor | None) -> None:
-        self._previous = previous
         self._max: datetime | None = previous.max_created_at if previous else None
         self._oldest_open: datetime | None = None
 

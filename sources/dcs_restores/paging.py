@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from dlt.common import logger
+
 from .client import DcsApiError, DcsClient
 from .settings import BEGIN_TIME_FORMAT, INSTANCES_PATH, MAX_PAGES, RESTORES_PATH
 
@@ -15,17 +17,22 @@ def format_begin_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime(BEGIN_TIME_FORMAT)
 
 
-def _items(body: Any, key: str, where: str) -> list[Any]:
+def _items(body: Any, key: str) -> list[Any]:
+    # the client already rejected bodies that are not an object with a list under `key`
     if body is None:
         return []  # 204 No Content
-    if not isinstance(body, dict):
-        raise DcsApiError(f"{where}: HTTP 200 body is not a JSON object", code="malformed_body")
     items = body.get(key)
-    if items is None:
-        return []
-    if not isinstance(items, list):
-        raise DcsApiError(f"{where}: {key} is not a list", code="malformed_body")
-    return items
+    return items if isinstance(items, list) else []
+
+
+def _more_beyond(body: Any, seen: int) -> bool:
+    """Return True when `total_num` says rows exist past the `seen` ones.
+
+    Used only after a short page: a server that caps pages below `limit` must not end the read
+    early, while a `total_num` that counts the page (as some docs say) is never larger.
+    """
+    total = body.get("total_num") if isinstance(body, dict) else None
+    return isinstance(total, int) and not isinstance(total, bool) and total > seen
 
 
 def iter_pages(
@@ -36,22 +43,32 @@ def iter_pages(
     params: dict[str, Any] | None = None,
     instance_id: str | None = None,
 ) -> Iterator[list[Any]]:
-    """Yield the pages of an offset/limit list until a 204, an empty page or a short page.
+    """Yield the pages of an offset/limit list until a 204, an empty page or the last page.
 
-    `total_num` is not trusted as a stop condition: sources disagree on whether it counts the
-    page or the whole list.
+    A short page is the last one unless `total_num` counts more rows than read so far: sources
+    disagree on whether `total_num` counts the page or the whole list, so it never stops a read,
+    it can only extend one.
     """
     offset = 0
     where = f"instance {instance_id}" if instance_id else path
+    warned = False
     for _ in range(MAX_PAGES):
         page_params = {**(params or {}), "offset": offset, "limit": page_size}
         body = client.get(path, page_params, instance_id, list_key=key)
-        items = _items(body, key, where)
-        if items:
-            yield items
-        if len(items) < page_size:
+        items = _items(body, key)
+        if not items:
             return
+        yield items
         offset += len(items)
+        if len(items) < page_size:
+            if not _more_beyond(body, offset):
+                return
+            if not warned:
+                warned = True
+                logger.warning(
+                    f"{where}: the API answered {len(items)} rows for limit={page_size} and "
+                    f"total_num={body.get('total_num')}; paging on with its page size"
+                )
     raise DcsApiError(f"{where}: more than {MAX_PAGES} pages, stopping", code="too_many_pages")
 
 

@@ -11,14 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .client import DcsClient
+from .client import Cancelled, DcsClient
 from .paging import iter_restore_pages
 
 _PUT_POLL_S = 0.2
-
-
-class Cancelled(Exception):
-    """The run stopped before this instance was read to the end."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +68,7 @@ def read_instances(
             error = exc
         put(Event(instance_id, done=True, error=error))
 
+    client.cancel = stop
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="dcs-read")
     futures = [pool.submit(work, instance_id, begin) for instance_id, begin in plan]
     try:

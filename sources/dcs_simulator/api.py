@@ -77,7 +77,12 @@ def route(method: str, raw_path: str) -> Route:
 
 
 def respond(
-    world: World, where: Route, query: dict[str, str], now: datetime, page_totals: bool
+    world: World,
+    where: Route,
+    query: dict[str, str],
+    now: datetime,
+    page_totals: bool,
+    page_cap: int | None = None,
 ) -> Reply:
     """Return the answer of a DCS route at simulated time `now`.
 
@@ -87,6 +92,7 @@ def respond(
         query: decoded query parameters (last value wins).
         now: simulated time.
         page_totals: report `total_num` as the page's item count instead of the grand total.
+        page_cap: answer at most this many restores per page, whatever `limit` asks for.
     """
     if where.project_id != world.project_id:
         return dcs_error(401, "DCS.1004", "Invalid project ID in the request.")
@@ -101,6 +107,7 @@ def respond(
         if where.kind == "instance":
             return Reply(200, world.instance_at(where.instance_id, now))
         offset, limit = _paging(query)
+        limit = min(limit, page_cap or limit)
         begin, end = (
             _filter_time(world, query, "begin_time"),
             _filter_time(world, query, "end_time"),

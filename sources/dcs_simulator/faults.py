@@ -112,6 +112,8 @@ def fault_reply(rule: FaultRule, request_id: str) -> Reply:
             request_id,
         )
     if kind == "404":
+        if rule.code and not rule.code.startswith("DCS."):
+            return gateway_error(404, rule.code, "Incorrect route or method", request_id)
         return dcs_error(404, "DCS.3022", "The instance does not exist.")
     if kind == "html200":
         html = b"<html><body><h1>Service maintenance</h1></body></html>"

@@ -66,6 +66,7 @@ class DcsSimulator:
         latency_s: float = 0.0,
         faults: FaultPlan | None = None,
         total_num_mode: str = "total",
+        page_cap: int | None = None,
         throttle_rps: float | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -77,6 +78,7 @@ class DcsSimulator:
         self.latency_s = latency_s
         self.faults = faults
         self.total_num_mode = total_num_mode
+        self.page_cap = page_cap
         self.admin_routes = admin_routes
         self.gate = Gate(
             {DEMO_ACCESS_KEY: DEMO_SECRET_KEY} if credentials is None else credentials,
@@ -237,7 +239,9 @@ class DcsSimulator:
         if where.kind == "other":
             reply = gateway_error(404, "APIGW.0101", _NO_ROUTE, request_id)
         else:
-            reply = api.respond(self.world, where, query, self.now, self.total_num_mode == "page")
+            reply = api.respond(
+                self.world, where, query, self.now, self.total_num_mode == "page", self.page_cap
+            )
         if rule is None:
             return reply, None
         return spoil(rule, reply), rule.kind

@@ -25,9 +25,10 @@ def test_open_restore_older_than_window_pulls_begin_back() -> None:
     assert begin_time(cursor, DAY, None) == T0 - 10 * DAY
 
 
-def test_start_date_is_a_floor() -> None:
+def test_start_date_is_a_floor_of_the_window_but_not_of_open_restores() -> None:
+    assert begin_time(InstanceCursor(max_created_at=T0), 5 * DAY, T0 - 2 * DAY) == T0 - 2 * DAY
     cursor = InstanceCursor(max_created_at=T0, oldest_open=T0 - 10 * DAY)
-    assert begin_time(cursor, DAY, T0 - 2 * DAY) == T0 - 2 * DAY
+    assert begin_time(cursor, DAY, T0 - 2 * DAY) == T0 - 10 * DAY
 
 
 def test_tracker_keeps_max_and_oldest_unfinished() -> None:

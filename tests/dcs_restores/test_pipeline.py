@@ -181,3 +181,33 @@ def test_tables_and_instances(serve, runner: Runner) -> None:
         "status",
     ):
         assert name in columns
+
+
+def test_server_capping_pages_below_limit(serve, runner: Runner) -> None:
+    world = World.generate(seed=12, instances=2, restores_per_instance=23)
+    sim = serve(world, page_cap=7)
+    runner.run(sim)
+    # total_num says more rows exist: the read pages on at the server's page size
+    assert runner.restores() == expected_restores(world, sim.now)
+    offsets = [r.query["offset"] for r in sim.restore_requests(world.instance_ids[0])]
+    assert offsets == ["0", "7", "14", "21"]
+
+
+def test_gateway_404_fails_the_run_and_cancels_retries_elsewhere(serve, runner: Runner) -> None:
+    from pipelines.dcs_restores_pipeline import RunFailed
+    from sources.dcs_simulator import FaultPlan, FaultRule
+
+    world = World.generate(seed=13, instances=2, restores_per_instance=5, empty_instances=0)
+    broken, flaky = world.instance_ids
+    faults = FaultPlan(
+        [FaultRule("404", match=broken, code="APIGW.0101"), FaultRule("503", match=flaky)]
+    )
+    sim = serve(world, faults=faults)
+    with pytest.raises(RunFailed) as info:
+        # six attempts with up to 5 s between them would take ~15 s without the cancel
+        runner.run(sim, concurrency=2, max_retry_delay=5.0)
+    assert f"instance {broken}: HTTP 404 APIGW.0101" in str(info.value)
+    # a 404 without DCS.3022 is not a deleted instance: it is not skipped
+    assert info.value.summary is not None and info.value.summary.instances_skipped == []
+    # the other instance stopped retrying once the run stopped
+    assert len(sim.restore_requests(flaky)) <= 2

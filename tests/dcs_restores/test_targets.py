@@ -71,6 +71,13 @@ def test_two_projects_in_two_regions(
     assert by_project == {world_a.project_id: 1, SECOND_PROJECT: 1}
     endpoints = dict(runner.query("select distinct project_id, endpoint from dcs.instances"))
     assert endpoints == {world_a.project_id: sim_a.base_url, SECOND_PROJECT: sim_b.base_url}
+    # a target's own secret key reaches no file: not the database, state, trace or logs
+    leaks = [
+        p
+        for p in runner.database.parent.rglob("*")
+        if p.is_file() and SECOND_SK.encode() in p.read_bytes()
+    ]
+    assert leaks == []
     per_project = dict(
         runner.query("select project_id, sum(finished) from dcs.restore_failure_rates group by 1")
     )

@@ -45,16 +45,6 @@ BASELINE_COLUMNS = (
 )
 BASELINE_LOOKBACK_HOURS = 24
 DUCKDB_CONFIG_ENV = "DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG"
-# The simulator's HTTP server sends headers and body in two writes; with Nagle's algorithm on,
-# the body waits for the client's delayed ACK (~40 ms on Linux), a stall no real gateway adds.
-# Until the simulator disables Nagle itself, the bench starts it with TCP_NODELAY.
-SIMULATOR_MAIN = (
-    "import sys\n"
-    "from sources.dcs_simulator import server\n"
-    "server._Handler.disable_nagle_algorithm = True\n"
-    "from sources.dcs_simulator.__main__ import main\n"
-    "main(sys.argv[1:])\n"
-)
 
 
 @dataclass(frozen=True)
@@ -266,7 +256,7 @@ def simulator(args: argparse.Namespace) -> Iterator[Target]:
     from sources.dcs_simulator import DEMO_SECRET_KEY
 
     command = [
-        sys.executable, "-c", SIMULATOR_MAIN, "--port", "0",
+        sys.executable, "-m", "sources.dcs_simulator", "--port", "0",
         "--instances", str(args.instances), "--restores", str(args.restores),
         "--latency-ms", str(args.latency_ms),
     ]  # fmt: skip

@@ -13,6 +13,7 @@ from dlt.common import logger
 from dlt.common.pipeline import LoadInfo
 from dlt.pipeline.exceptions import PipelineStepFailed
 
+from pipelines.bookkeeping import After, Before, destination_state_hash, read_after, read_before
 from pipelines.config import (
     DATASET_NAME,
     PIPELINE_NAME,
@@ -30,10 +31,7 @@ from pipelines.recovery import (
 from pipelines.runlock import exclusive_run, lock_paths
 from sources.dcs_restores import ExtractStats, SourceSettings, dcs_restores
 from sources.dcs_restores.client import DcsApiError
-from sources.dcs_restores.settings import TERMINAL_STATUSES
 from sources.dcs_restores.targets import load_targets
-
-TERMINAL_SQL = "(" + ", ".join(f"'{status}'" for status in sorted(TERMINAL_STATUSES)) + ")"
 
 
 class RunFailed(Exception):
@@ -125,75 +123,17 @@ def make_pipeline(
     )
 
 
-def _query(pipeline: dlt.Pipeline, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    from dlt.destinations.exceptions import DatabaseUndefinedRelation
-
-    try:
-        with pipeline.sql_client() as client:
-            table = client.make_qualified_table_name("restores")
-            with client.execute_query(sql.format(restores=table), *params) as cursor:
-                return list(cursor.fetchall())
-    except DatabaseUndefinedRelation:
-        return []
-
-
-def _open_restores(pipeline: dlt.Pipeline) -> dict[str, tuple[Any, ...]]:
-    rows = _query(
-        pipeline,
-        "select restore_id, status, progress, updated_at from {restores} "
-        f"where status is null or status not in {TERMINAL_SQL}",
-    )
-    return {row[0]: row[1:] for row in rows}
-
-
-def _count(pipeline: dlt.Pipeline) -> int:
-    rows = _query(pipeline, "select count(*) from {restores}")
-    return int(rows[0][0]) if rows else 0
-
-
-def _changed(pipeline: dlt.Pipeline, before: dict[str, tuple[Any, ...]]) -> int:
-    """Count the restores open before the run whose status, progress or updated_at changed."""
-    ids = list(before)
-    changed = 0
-    # only the restores that were open: a full-table read would dominate a large run's memory
-    for start in range(0, len(ids), 1000):
-        chunk = ids[start : start + 1000]
-        marks = ", ".join(["%s"] * len(chunk))
-        rows = _query(
-            pipeline,
-            "select restore_id, status, progress, updated_at from {restores} "
-            f"where restore_id in ({marks})",
-            *chunk,
-        )
-        changed += sum(1 for row in rows if tuple(row[1:]) != before[row[0]])
-    return changed
-
-
-def _has_table(pipeline: dlt.Pipeline, table: str) -> bool:
-    from dlt.destinations.exceptions import DatabaseUndefinedRelation
-
-    try:
-        with pipeline.sql_client() as client:
-            name = client.make_qualified_table_name(table)
-            with client.execute_query(f"select 1 from {name} where 1 = 0"):
-                return True
-    except DatabaseUndefinedRelation:
-        return False
-
-
-def apply_models_safely(pipeline: dlt.Pipeline) -> list[str]:
-    """Rebuild the SQL views; returns their names, or none while a loaded table is missing.
+def apply_models_safely(pipeline: dlt.Pipeline, before: Before, build_views: bool) -> After:
+    """Rebuild the SQL views and count what the run changed.
 
     dlt creates a table only once rows arrive, so a first run in which every instance failed
-    has no `restores` yet: the run's own error is then the one to report, not a view's.
+    has no `restores` yet: the views are then skipped, and the run's own error is the one to
+    report, not a view's.
     """
-    from pipelines.models import SOURCE_TABLES, apply_models
-
-    missing = [table for table in SOURCE_TABLES if not _has_table(pipeline, table)]
-    if missing:
-        logger.warning(f"views not built: no table {', '.join(missing)} loaded yet")
-        return []
-    return apply_models(pipeline)
+    after = read_after(pipeline, before, build_views)
+    if after.missing_tables:
+        logger.warning(f"views not built: no table {', '.join(after.missing_tables)} loaded yet")
+    return after
 
 
 def reset_pending(database: Path | None = None, pipelines_dir: str | None = None) -> list[str]:
@@ -281,10 +221,11 @@ def run(
             project_id=",".join(t.project_id for t in targets),
             database=str(_duckdb_file(database, kind) or "postgres (DESTINATION__POSTGRES__*)"),
         )
-        open_before = _open_restores(pipeline)
-        count_before = _count(pipeline)
+        before = read_before(pipeline)
         summary.pending_loaded = finish_pending(pipeline)
-        pipeline = align_state(pipeline)
+        # loading pending packages moved the destination's state on: read it again
+        remote = destination_state_hash(pipeline) if summary.pending_loaded else before.state_hash
+        pipeline = align_state(pipeline, remote)
         errors: list[str] = []
         for target in targets:
             try:
@@ -300,11 +241,12 @@ def run(
                     f"cause: {step_failure_gist(exc)}",
                     summary,
                 ) from exc
-        if models and (summary.load_ids or summary.pending_loaded):
-            summary.views = apply_models_safely(pipeline)
-        summary.restores_total = _count(pipeline)
-        summary.restores_new = summary.restores_total - count_before
-        summary.restores_updated = _changed(pipeline, open_before)
+        build_views = models and bool(summary.load_ids or summary.pending_loaded)
+        after = apply_models_safely(pipeline, before, build_views)
+        summary.views = after.views
+        summary.restores_total = after.count
+        summary.restores_new = after.count - before.count
+        summary.restores_updated = after.changed
     summary.errors = errors
     summary.seconds = time.monotonic() - started
     if errors:

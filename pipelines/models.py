@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from graphlib import TopologicalSorter
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import dlt
@@ -112,11 +112,16 @@ def apply_models(pipeline: dlt.Pipeline) -> list[str]:
     Returns:
         The view names, in the order they were created.
     """
-    names = []
     with pipeline.sql_client() as client:
-        for path in model_files():
-            client.execute_sql(render_view(path, pipeline.dataset_name))
-            names.append(path.stem)
+        return create_views(client, pipeline.dataset_name)
+
+
+def create_views(client: Any, schema: str) -> list[str]:
+    """Create or replace every view through an open dlt sql client; returns their names."""
+    names = []
+    for path in model_files():
+        client.execute_sql(render_view(path, schema))
+        names.append(path.stem)
     return names
 
 

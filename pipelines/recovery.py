@@ -97,35 +97,17 @@ def drop_pending(pipeline: dlt.Pipeline) -> list[str]:
     return aborted + plan["packages_to_delete"] + plan["extracted_packages_to_delete"]
 
 
-def _destination_state_hash(pipeline: dlt.Pipeline) -> str | None:
-    from dlt.destinations.exceptions import DatabaseUndefinedRelation
-
-    try:
-        with pipeline.sql_client() as client:
-            table = client.make_qualified_table_name("_dlt_pipeline_state")
-            sql = (
-                f"select version_hash from {table} where pipeline_name = %s "
-                "order by created_at desc, version desc limit 1"
-            )
-            with client.execute_query(sql, pipeline.pipeline_name) as cursor:
-                row = cursor.fetchone()
-    except DatabaseUndefinedRelation:
-        return None
-    return str(row[0]) if row else None
-
-
-def align_state(pipeline: dlt.Pipeline) -> dlt.Pipeline:
+def align_state(pipeline: dlt.Pipeline, remote: str | None) -> dlt.Pipeline:
     """Return a pipeline whose cursors are those saved in its destination.
 
     dlt keeps the local state when it has a higher version than the destination's. If the
     database was replaced (restored from a backup, or the path pointed at another file), the
     local cursors would then be ahead of the data and the restores in between never read.
-    When the newest state in the destination is not the local one, the local copy is dropped
-    and dlt restores the destination's on the next run.
+    When the newest state in the destination (`remote`, its version hash) is not the local
+    one, the local copy is dropped and dlt restores the destination's on the next run.
     """
     if pipeline.has_pending_data:
         return pipeline  # pending packages are this destination's, ahead of it on purpose
-    remote = _destination_state_hash(pipeline)
     local = pipeline.state.get("_version_hash")
     if remote is None or local is None or remote == local:
         return pipeline

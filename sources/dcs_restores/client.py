@@ -151,6 +151,13 @@ class DcsClient:
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
+            # proxies and CA bundle from the environment, resolved once instead of per request
+            # (~0.3 ms of CPU each); without trust_env, a ~/.netrc entry cannot replace the
+            # signed Authorization header either
+            found = session.merge_environment_settings(self.endpoint, {}, None, None, None)
+            session.proxies.update(found["proxies"])
+            session.verify = found["verify"]
+            session.trust_env = False
             self._local.session = session
         return session
 

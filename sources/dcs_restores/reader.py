@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import queue
 import threading
+from collections import deque
 from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,33 +26,69 @@ class Event:
     error: BaseException | None = None
 
 
+class _Buffer:
+    """Events waiting for the consumer, bounded by the records they hold.
+
+    Bounding by records rather than pages keeps the memory bound of full 1,000-record pages,
+    while an instance's short pages do not stall the readers whenever the consumer is busy.
+    """
+
+    def __init__(self, max_rows: int, stop: threading.Event) -> None:
+        self._events: deque[Event] = deque()
+        self._rows = 0
+        self._max_rows = max_rows
+        self._stop = stop
+        self._cond = threading.Condition()
+
+    def put(self, event: Event) -> None:
+        size = len(event.items or ())
+        with self._cond:
+            # one page always fits, however large; a `done` event never waits
+            while size and self._rows and self._rows + size > self._max_rows:
+                if self._stop.is_set():
+                    # a consumer that went away must not leave readers blocked forever
+                    raise Cancelled()
+                self._cond.wait(_PUT_POLL_S)
+            self._events.append(event)
+            self._rows += size
+            self._cond.notify_all()
+
+    def get(self) -> Event:
+        with self._cond:
+            while not self._events:
+                self._cond.wait()
+            event = self._events.popleft()
+            self._rows -= len(event.items or ())
+            self._cond.notify_all()
+            return event
+
+    def close(self) -> None:
+        with self._cond:
+            self._events.clear()
+            self._rows = 0
+            self._cond.notify_all()
+
+
 def read_instances(
     client: DcsClient,
     plan: list[tuple[str, datetime | None]],
     page_size: int,
     concurrency: int,
     stop: threading.Event,
+    max_buffered_rows: int | None = None,
 ) -> Generator[Event, None, None]:
     """Read every (instance_id, begin) of `plan` with up to `concurrency` instances at once.
 
-    Pages go through a bounded queue, so memory stays flat however long an instance's history
-    is. Setting `stop` lets running instances end after their current page and skips the rest
+    Pages wait for the consumer in a buffer of at most `max_buffered_rows` records (default:
+    two full pages per reader), so memory stays flat however long an instance's history is.
+    Setting `stop` lets running instances end after their current page and skips the rest
     (their `done` event carries `Cancelled`).
 
     Yields:
         Page events in arrival order, and exactly one `done` event per instance.
     """
-    events: queue.Queue[Event] = queue.Queue(maxsize=max(2, 2 * concurrency))
-
-    def put(event: Event) -> None:
-        # a consumer that went away must not leave workers blocked forever
-        while True:
-            try:
-                events.put(event, timeout=_PUT_POLL_S)
-                return
-            except queue.Full:
-                if stop.is_set() and not event.done:
-                    raise Cancelled() from None
+    concurrency = max(1, concurrency)
+    buffer = _Buffer(max_buffered_rows or 2 * concurrency * max(1, page_size), stop)
 
     def work(instance_id: str, begin: datetime | None) -> None:
         error: BaseException | None = None
@@ -61,27 +96,25 @@ def read_instances(
             if stop.is_set():
                 raise Cancelled()
             for items in iter_restore_pages(client, instance_id, begin, page_size):
-                put(Event(instance_id, items=items))
+                buffer.put(Event(instance_id, items=items))
                 if stop.is_set():
                     raise Cancelled()
         except BaseException as exc:  # handed to the consumer, which decides
             error = exc
-        put(Event(instance_id, done=True, error=error))
+        buffer.put(Event(instance_id, done=True, error=error))
 
     client.cancel = stop
-    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="dcs-read")
-    futures = [pool.submit(work, instance_id, begin) for instance_id, begin in plan]
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="dcs-read")
+    for instance_id, begin in plan:
+        pool.submit(work, instance_id, begin)
     try:
         remaining = len(plan)
         while remaining:
-            event = events.get()
+            event = buffer.get()
             if event.done:
                 remaining -= 1
             yield event
     finally:
         stop.set()
         pool.shutdown(wait=False, cancel_futures=True)
-        # drain, so workers still blocked on a full queue can finish
-        while not all(future.done() for future in futures):
-            with contextlib.suppress(queue.Empty):
-                events.get(timeout=_PUT_POLL_S)
+        buffer.close()

@@ -14,11 +14,13 @@ from sources.dcs_simulator.api import Reply, dcs_error, gateway_error
 
 FAULT_KINDS = (
     "429", "500", "502", "503", "504", "reset", "truncate", "html200", "garbage200",
-    "timeout", "401", "403", "404", "bad_record", "odd_record", "shape200",
+    "timeout", "401", "403", "404", "bad_record", "odd_record", "shape200", "new_field",
 )  # fmt: skip
 THROTTLED = "The throttling threshold has been reached"
 # kinds answered from the normal response rather than instead of it
-PASS_THROUGH = frozenset({"timeout", "bad_record", "odd_record", "truncate"})
+PASS_THROUGH = frozenset({"timeout", "bad_record", "odd_record", "truncate", "new_field"})
+# fields a later API version might add; "new_field" puts them on the first half of a page
+NEW_FIELDS: dict[str, Any] = {"restore_type": "full", "data_size_mb": 512}
 # what "odd_record" does to the first records of a page, in order
 ODD_RECORDS = (
     ("progress", {"percent": 50}),  # wrong type: cannot be loaded
@@ -145,6 +147,9 @@ def spoil(rule: FaultRule, reply: Reply) -> Reply:
     if rule.kind == "bad_record" and records:
         del records[0]["restore_id"]
         records[-1]["created_at"] = "not-a-date"
+    if rule.kind == "new_field" and records:
+        for record in records[: (len(records) + 1) // 2]:
+            record.update(NEW_FIELDS)
     if rule.kind == "odd_record" and records:
         for record, (name, value) in zip(records, ODD_RECORDS, strict=False):
             record[name] = value

@@ -187,6 +187,16 @@ class DcsSimulator:
             "auth_failures": self.auth_failures,
         }
 
+    def await_latency(self, received: float) -> None:
+        """Hold an answer until `latency_s` after its request arrived (`time.monotonic()`).
+
+        The latency is the API's time to answer, its own work included, as a client sees it;
+        sleeping it on top of that work would make every answer slower than configured.
+        """
+        remaining = self.latency_s - (time.monotonic() - received)
+        if remaining > 0:
+            time.sleep(remaining)
+
     def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply:
         """Return the answer to one request; `headers` have lower-case names."""
         request_id = uuid.uuid4().hex
@@ -208,8 +218,6 @@ class DcsSimulator:
         body: bytes,
         request_id: str,
     ) -> Reply:
-        if self.latency_s > 0:
-            time.sleep(self.latency_s)
         where = api.route(method, raw_path)
         verdict = self.gate.check(method, raw_path, pairs, headers, body, where.project_id)
         fault: str | None = None
@@ -289,17 +297,20 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 30
 
     def _reply(self) -> None:
+        received = time.monotonic()
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
         headers = {name.lower(): value for name, value in self.headers.items()}
         reply = self.server.simulator.handle(self.command, self.path, headers, body)
         if reply.mode == "reset":
+            self.server.simulator.await_latency(received)
             # RST instead of FIN: the client sees a reset connection and no answer
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()
             self.close_connection = True
             return
         data = reply.body()
+        self.server.simulator.await_latency(received)
         self.send_response(reply.status)
         for name, value in reply.headers.items():
             self.send_header(name, value)

@@ -20,6 +20,8 @@ UTC_TS = datetime(2017, 7, 18, 21, 41, 20, 721000, tzinfo=UTC)
         ("2017-07-18T16:41:20.721-0500", UTC_TS),
         ("2017-07-18 21:41:20", UTC_TS.replace(microsecond=0)),
         ("2017-07-18T21:41:20.721", UTC_TS),
+        ("2017-07-18T21:41:20,721Z", UTC_TS),
+        ("2017-07-18T21:41:20.721000Z", UTC_TS),
         ({}, None),
         ("", None),
         (None, None),
@@ -31,6 +33,8 @@ UTC_TS = datetime(2017, 7, 18, 21, 41, 20, 721000, tzinfo=UTC)
         "offset-no-colon",
         "space-form",
         "naive",
+        "comma-fraction",
+        "micros-z",
         "braces",
         "empty",
         "null",
@@ -40,7 +44,19 @@ def test_parse_timestamp(value: object, expected: datetime | None) -> None:
     assert parse_timestamp(value) == expected
 
 
-@pytest.mark.parametrize("value", ["not-a-date", "2017-13-40T00:00:00Z", 12345])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "not-a-date",
+        "2017-13-40T00:00:00Z",
+        12345,
+        # the usual shape, with an impossible field or a stray character
+        "2017-02-30T21:41:20.721Z",
+        "2017-07-18T24:41:20.721Z",
+        "2017-07-18T21:41:2x.721Z",
+        "2017-07-18T21:41:20.72xZ",
+    ],
+)
 def test_parse_timestamp_rejects(value: object) -> None:
     with pytest.raises(RecordError):
         parse_timestamp(value)

@@ -103,8 +103,33 @@ def test_a_slow_consumer_holds_back_the_readers() -> None:
             time.sleep(0.002)
             worst = max(worst, client.fetched_pages - consumed)
     assert consumed == 6 * 40 // page_size
-    # pages read but not yet consumed: the queue's capacity plus one in the hands of each worker
+    # pages read but not yet consumed: the buffer's two full pages per reader, plus one page
+    # in the hands of each reader
     assert worst <= 2 * concurrency + concurrency
+
+
+def test_the_buffer_is_bounded_by_records_not_pages() -> None:
+    concurrency, page_size = 2, 10
+    # full pages of 10, then a short last page of 1: 44 pages of 1 record would fit in the
+    # bound of 40 records that holds only 4 full pages
+    restores = {f"inst-{n:02d}": 1 for n in range(60)}
+    client = FakeClient(restores)
+    reading = read(client, page_size, concurrency)
+    next(reading)
+    deadline = time.monotonic() + 5
+    while client.fetched_pages < 30 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    # the consumer took one page; small pages kept coming well past 2 x concurrency pages
+    assert client.fetched_pages >= 30
+    reading.close()
+
+    big = FakeClient({f"big-{n:02d}": 1000 for n in range(4)})
+    reading = read(big, page_size, concurrency)
+    next(reading)
+    time.sleep(0.3)
+    # full pages stop at the bound: 2 pages per reader buffered, one more in each reader's hands
+    assert big.fetched_pages <= 2 * concurrency + concurrency + 1
+    reading.close()
 
 
 def test_stop_cancels_instances_not_yet_read() -> None:

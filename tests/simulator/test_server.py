@@ -342,6 +342,18 @@ def test_latency_overlaps_across_threads(world: World) -> None:
         assert codes == [200] * 8 and time.perf_counter() - started < 1.5
 
 
+def test_latency_is_the_time_to_answer(world: World) -> None:
+    with DcsSimulator(world, latency_s=0.2) as sim:
+        call(sim, "instances")  # a connection and a warm server
+        took = []
+        for _ in range(3):
+            started = time.perf_counter()
+            assert call(sim, "instances").status_code == 200
+            took.append(time.perf_counter() - started)
+    # never faster than configured; the server's own work happens within the latency
+    assert min(took) >= 0.2 and min(took) < 0.2 + 0.1
+
+
 def test_request_log(sim: DcsSimulator) -> None:
     iid = sim.world.instance_ids[0]
     restores(sim, iid, limit=5, offset=10)

@@ -1,0 +1,144 @@
+"""What a run asks its destination before and after loading: one connection for each.
+
+Opening the destination costs more than these queries (~30 ms for each connection to a
+DuckDB file), so everything a run needs before extracting is read in one session, and the
+views and counts after loading are done in another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import dlt
+from dlt.destinations.sql_client import SqlClientBase
+
+from sources.dcs_restores.settings import TERMINAL_STATUSES
+
+TERMINAL_SQL = "(" + ", ".join(f"'{status}'" for status in sorted(TERMINAL_STATUSES)) + ")"
+STATE_TABLE = "_dlt_pipeline_state"
+RESTORES_TABLE = "restores"
+# ids per query when re-reading the restores that were open: bounded statements and memory
+CHUNK = 1000
+
+
+@dataclass
+class Before:
+    """The destination before a run: what the summary compares with, and whose state it holds."""
+
+    open_restores: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    count: int = 0
+    state_hash: str | None = None
+
+
+@dataclass
+class After:
+    """The destination after a run: views rebuilt, and how the restores changed."""
+
+    views: list[str] = field(default_factory=list)
+    missing_tables: list[str] = field(default_factory=list)
+    count: int = 0
+    changed: int = 0
+
+
+class Session:
+    """Queries on one open connection to the pipeline's dataset."""
+
+    def __init__(self, client: SqlClientBase[Any], dataset: str) -> None:
+        self.client = client
+        self.dataset = dataset
+        self._tables: set[str] | None = None
+
+    def tables(self) -> set[str]:
+        """Names of the base tables in the dataset (views are not tables here)."""
+        if self._tables is None:
+            sql = (
+                "select table_name from information_schema.tables "
+                "where table_schema = %s and table_type = 'BASE TABLE'"
+            )
+            self._tables = {str(row[0]) for row in self.rows(sql, self.dataset)}
+        return self._tables
+
+    def rows(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        with self.client.execute_query(sql, *params) as cursor:
+            return [tuple(row) for row in cursor.fetchall()]
+
+    def table(self, name: str) -> str:
+        return self.client.make_qualified_table_name(name)
+
+    def open_restores(self) -> dict[str, tuple[Any, ...]]:
+        if RESTORES_TABLE not in self.tables():
+            return {}
+        rows = self.rows(
+            f"select restore_id, status, progress, updated_at from {self.table(RESTORES_TABLE)} "
+            f"where status is null or status not in {TERMINAL_SQL}"
+        )
+        return {row[0]: row[1:] for row in rows}
+
+    def count(self) -> int:
+        if RESTORES_TABLE not in self.tables():
+            return 0
+        return int(self.rows(f"select count(*) from {self.table(RESTORES_TABLE)}")[0][0])
+
+    def changed(self, before: dict[str, tuple[Any, ...]]) -> int:
+        """Count the restores open before the run whose status, progress or updated_at changed."""
+        ids = list(before)
+        changed = 0
+        # only the restores that were open: a full-table read would dominate a large run's memory
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            marks = ", ".join(["%s"] * len(chunk))
+            rows = self.rows(
+                "select restore_id, status, progress, updated_at from "
+                f"{self.table(RESTORES_TABLE)} where restore_id in ({marks})",
+                *chunk,
+            )
+            changed += sum(1 for row in rows if tuple(row[1:]) != before[row[0]])
+        return changed
+
+    def state_hash(self, pipeline_name: str) -> str | None:
+        """The version hash of the newest pipeline state the destination holds."""
+        if STATE_TABLE not in self.tables():
+            return None
+        rows = self.rows(
+            f"select version_hash from {self.table(STATE_TABLE)} where pipeline_name = %s "
+            "order by created_at desc, version desc limit 1",
+            pipeline_name,
+        )
+        return str(rows[0][0]) if rows else None
+
+
+@contextmanager
+def session(pipeline: dlt.Pipeline) -> Iterator[Session]:
+    """One connection to the pipeline's destination, for several queries."""
+    with pipeline.sql_client() as client:
+        yield Session(client, pipeline.dataset_name)
+
+
+def read_before(pipeline: dlt.Pipeline) -> Before:
+    """Read the open restores, the row count and the newest saved state, in one session."""
+    with session(pipeline) as db:
+        return Before(db.open_restores(), db.count(), db.state_hash(pipeline.pipeline_name))
+
+
+def destination_state_hash(pipeline: dlt.Pipeline) -> str | None:
+    """The version hash of the newest pipeline state in the destination, or None."""
+    with session(pipeline) as db:
+        return db.state_hash(pipeline.pipeline_name)
+
+
+def read_after(pipeline: dlt.Pipeline, before: Before, build_views: bool) -> After:
+    """Rebuild the views (when asked and both source tables exist) and count what changed."""
+    from pipelines.models import SOURCE_TABLES, create_views
+
+    after = After()
+    with session(pipeline) as db:
+        if build_views:
+            after.missing_tables = [t for t in SOURCE_TABLES if t not in db.tables()]
+            if not after.missing_tables:
+                after.views = create_views(db.client, pipeline.dataset_name)
+        after.count = db.count()
+        after.changed = db.changed(before.open_restores)
+    return after

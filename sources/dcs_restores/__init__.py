@@ -95,21 +95,6 @@ PROGRESS_EVERY_S = 2.0
 LOADER_FILE_FORMAT: TFileFormat = "parquet" if importlib.util.find_spec("pyarrow") else "preferred"
 
 
-def _preload_parquet_writer() -> None:
-    """Import what normalize needs to write parquet, while the readers wait on the network.
-
-    In a fresh process (every scheduled run) the first parquet write imports pyarrow, numpy
-    and pandas (pyarrow's first conversion pulls pandas in): ~0.4 s that would otherwise sit
-    between extract and load. It must run on the extracting thread: dlt tells items apart by
-    looking for pandas in `sys.modules`, which a half-done import in another thread breaks.
-    """
-    if LOADER_FILE_FORMAT != "parquet":
-        return
-    from dlt.common.libs.pyarrow import pyarrow
-
-    pyarrow.array([0])
-
-
 @dataclass
 class ExtractStats:
     """What one extract did, for the run summary."""
@@ -153,13 +138,11 @@ def _restores(
     stop = threading.Event()
     last_report = time.monotonic()
     batcher: ArrowBatcher | None = None
-    preload = bool(plan) and LOADER_FILE_FORMAT == "parquet"
+    arrow = LOADER_FILE_FORMAT == "parquet"
     for event in read_instances(client, plan, settings.page_size, settings.concurrency, stop):
-        if preload:
-            # the readers are running now, and their buffer takes pages while this imports
-            _preload_parquet_writer()
+        if arrow and batcher is None:
+            # made once the readers run: its imports take ~0.4 s, while the buffer takes pages
             batcher = ArrowBatcher(RESTORE_COLUMNS)
-            preload = False
         tracker, begin = trackers[event.instance_id]
         if event.items is not None:
             stats.pages += 1

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import dlt
     import duckdb
+    from dlt.destinations.sql_client import SqlClientBase
 
 MODELS_DIR = Path(__file__).parent / "models"
 
@@ -116,7 +117,7 @@ def apply_models(pipeline: dlt.Pipeline) -> list[str]:
         return create_views(client, pipeline.dataset_name)
 
 
-def create_views(client: Any, schema: str) -> list[str]:
+def create_views(client: SqlClientBase[Any], schema: str) -> list[str]:
     """Create or replace every view through an open dlt sql client; returns their names."""
     names = []
     for path in model_files():

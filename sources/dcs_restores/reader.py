@@ -75,12 +75,11 @@ def read_instances(
     page_size: int,
     concurrency: int,
     stop: threading.Event,
-    max_buffered_rows: int | None = None,
 ) -> Generator[Event, None, None]:
     """Read every (instance_id, begin) of `plan` with up to `concurrency` instances at once.
 
-    Pages wait for the consumer in a buffer of at most `max_buffered_rows` records (default:
-    two full pages per reader), so memory stays flat however long an instance's history is.
+    Pages wait for the consumer in a buffer of at most two full pages' records per reader, so
+    memory stays flat however long an instance's history is.
     Setting `stop` lets running instances end after their current page and skips the rest
     (their `done` event carries `Cancelled`).
 
@@ -88,7 +87,7 @@ def read_instances(
         Page events in arrival order, and exactly one `done` event per instance.
     """
     concurrency = max(1, concurrency)
-    buffer = _Buffer(max_buffered_rows or 2 * concurrency * max(1, page_size), stop)
+    buffer = _Buffer(2 * concurrency * max(1, page_size), stop)
 
     def work(instance_id: str, begin: datetime | None) -> None:
         error: BaseException | None = None

@@ -33,11 +33,10 @@ def test_proxy_and_ca_bundle_come_from_the_environment(
     tmp_path: Path, serve: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     simulator = serve(World.generate(seed=3, instances=1, restores_per_instance=1))
-    settings = Runner(tmp_path).settings(simulator)
+    settings = Runner(tmp_path).settings(simulator, endpoint="https://dcs.eu-de.otc.t-systems.com")
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     monkeypatch.setenv("NO_PROXY", "")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "corporate-ca.pem"))
-    endpoint = "https://dcs.eu-de.otc.t-systems.com"
-    session = DcsClient(settings.__class__(**{**vars(settings), "endpoint": endpoint}))._session()
+    session = DcsClient(settings)._session()
     assert session.proxies.get("https") == "http://proxy.example:3128"
     assert session.verify == str(tmp_path / "corporate-ca.pem")

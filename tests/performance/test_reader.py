@@ -110,8 +110,8 @@ def test_a_slow_consumer_holds_back_the_readers() -> None:
 
 def test_the_buffer_is_bounded_by_records_not_pages() -> None:
     concurrency, page_size = 2, 10
-    # full pages of 10, then a short last page of 1: 44 pages of 1 record would fit in the
-    # bound of 40 records that holds only 4 full pages
+    # every instance is one page of 1 record: 40 of them fit in the bound of 40 records,
+    # which holds only 4 full pages of 10
     restores = {f"inst-{n:02d}": 1 for n in range(60)}
     client = FakeClient(restores)
     reading = read(client, page_size, concurrency)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
 import dlt
@@ -31,6 +32,13 @@ class Before:
     open_restores: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     count: int = 0
     state_hash: str | None = None
+    # (project_id, instance_id) -> created_at of its oldest open restore: the next read of the
+    # instance reaches back to it, even if the last read (a glitch) did not show it
+    open_since: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def open_since_for(self, project_id: str) -> dict[str, Any]:
+        """instance_id -> oldest open created_at, for one project."""
+        return {iid: at for (pid, iid), at in self.open_since.items() if pid == project_id}
 
 
 @dataclass
@@ -77,6 +85,17 @@ class Session:
         )
         return {row[0]: row[1:] for row in rows}
 
+    def open_since(self) -> dict[tuple[str, str], Any]:
+        if RESTORES_TABLE not in self.tables():
+            return {}
+        rows = self.rows(
+            f"select project_id, instance_id, min(created_at) from {self.table(RESTORES_TABLE)} "
+            f"where status is null or status not in {TERMINAL_SQL} group by project_id, instance_id"
+        )
+        return {
+            (str(row[0]), str(row[1])): row[2].astimezone(UTC) for row in rows if row[2] is not None
+        }
+
     def count(self) -> int:
         if RESTORES_TABLE not in self.tables():
             return 0
@@ -120,7 +139,12 @@ def session(pipeline: dlt.Pipeline) -> Iterator[Session]:
 def read_before(pipeline: dlt.Pipeline) -> Before:
     """Read the open restores, the row count and the newest saved state, in one session."""
     with session(pipeline) as db:
-        return Before(db.open_restores(), db.count(), db.state_hash(pipeline.pipeline_name))
+        return Before(
+            db.open_restores(),
+            db.count(),
+            db.state_hash(pipeline.pipeline_name),
+            db.open_since(),
+        )
 
 
 def destination_state_hash(pipeline: dlt.Pipeline) -> str | None:

@@ -156,11 +156,17 @@ def _load_target(
     settings: SourceSettings,
     summary: RunSummary,
     progress: Callable[[str], None] | None,
+    before: Before,
 ) -> list[str]:
     """Extract and load one project into `pipeline`; returns its one-line errors."""
     stats = ExtractStats()
     try:
-        source = dcs_restores(settings=settings, stats=stats, progress=progress)
+        source = dcs_restores(
+            settings=settings,
+            stats=stats,
+            progress=progress,
+            open_since=before.open_since_for(settings.project_id),
+        )
         info: LoadInfo = pipeline.run(source)
         info.raise_on_failed_jobs()
         summary.load_ids.extend(info.loads_ids)
@@ -229,7 +235,7 @@ def run(
         errors: list[str] = []
         for target in targets:
             try:
-                errors.extend(_load_target(pipeline, target, summary, progress))
+                errors.extend(_load_target(pipeline, target, summary, progress, before))
             except PipelineStepFailed as exc:
                 if exc.step not in ("normalize", "load"):
                     raise

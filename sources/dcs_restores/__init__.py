@@ -5,8 +5,9 @@ from __future__ import annotations
 import importlib.util
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import dlt
@@ -18,7 +19,8 @@ from dlt.extract.resource import DltResource
 from .batches import DLT_COLUMNS, ArrowBatcher
 from .client import DcsApiError, DcsAuthError, DcsClient, DcsNotFound
 from .config import ConfigError, SourceSettings, load_settings
-from .cursors import CursorTracker, InstanceCursor, begin_time
+from .cursors import CursorTracker, InstanceCursor, begin_time, requested_begin
+from .ids import shown, valid_instance_id
 from .paging import list_instances
 from .reader import Cancelled, read_instances
 from .records import RecordError, Rejected, rejected_row, shape_instance, shape_restore
@@ -88,6 +90,8 @@ REJECTED_HINTS = dlt.mark.make_hints(
     },
 )
 PROGRESS_EVERY_S = 2.0
+# instances failing one after the other mean the API is down: stop starting more
+FAILURES_TO_STOP = 5
 # DuckDB parses dlt's default INSERT ... VALUES files slowly and with ~25 KB of memory per row
 # (100,000 rows: 25 s and 2.6 GB); it reads parquet natively (0.8 s). jsonl would need no
 # pyarrow, but DuckDB's read_json fails on a key first seen after its 20,480-row sample.
@@ -119,26 +123,65 @@ class ExtractStats:
         return self.client.stats["retries"] if self.client else 0
 
 
+def _shape(
+    raw: Any, settings: SourceSettings, instance_id: str
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """Return (row, None), or (None, quarantine row): a record never stops its page."""
+    try:
+        return shape_restore(raw, settings.project_id, instance_id), None
+    except RecordError as exc:
+        reason = str(exc)
+    except Exception as exc:  # a value no rule foresaw: set the record aside, say why
+        reason = f"unexpected {type(exc).__name__}: {str(exc)[:200]}"
+    return None, rejected_row(Rejected(reason, raw), settings.project_id, instance_id)
+
+
+def _instance_failure(instance_id: str, error: BaseException) -> DcsApiError:
+    """One line for an instance whose read ended with an error that is not an API answer."""
+    if isinstance(error, DcsApiError):
+        return error
+    return DcsApiError(
+        f"instance {instance_id}: unexpected {type(error).__name__}: "
+        f"{str(error).splitlines()[0][:200] if str(error) else ''}; what was read is loaded, "
+        "the cursor stays",
+        code="unexpected_error",
+        instance_id=instance_id,
+    )
+
+
+def _systemic(error: DcsApiError) -> bool:
+    """True for answers that no other instance will get differently: bad credentials, or a
+    gateway without the route (a wrong endpoint)."""
+    if isinstance(error, DcsAuthError):
+        return True
+    return isinstance(error, DcsNotFound) and not (error.code or "").startswith("DCS.")
+
+
 def _restores(
     client: DcsClient,
     settings: SourceSettings,
     instance_ids: list[str],
     stats: ExtractStats,
     progress: Callable[[str], None] | None,
+    open_since: Mapping[str, datetime],
 ) -> Iterator[TDataItems]:
     cursors: dict[str, Any] = dlt.current.resource_state().setdefault("cursors", {})
     trackers: dict[str, tuple[CursorTracker, Any]] = {}
     plan = []
+    now = datetime.now(UTC)
     for instance_id in instance_ids:
-        previous = InstanceCursor.from_state(cursors.get(instance_id))
-        begin = begin_time(previous, settings.lookback, settings.start_date)
-        trackers[instance_id] = (CursorTracker(previous), begin)
-        plan.append((instance_id, begin))
+        previous = InstanceCursor.from_state(cursors.get(instance_id), now)
+        begin = begin_time(
+            previous, settings.lookback, settings.start_date, open_since.get(instance_id)
+        )
+        trackers[instance_id] = (CursorTracker(previous, now), begin)
+        plan.append((instance_id, requested_begin(begin)))
     stats.instances_planned = len(plan)
     stop = threading.Event()
     last_report = time.monotonic()
     batcher: ArrowBatcher | None = None
     arrow = LOADER_FILE_FORMAT == "parquet"
+    failed_in_a_row = 0
     for event in read_instances(client, plan, settings.page_size, settings.concurrency, stop):
         if arrow and batcher is None:
             # made once the readers run: its imports take ~0.4 s, while the buffer takes pages
@@ -148,18 +191,13 @@ def _restores(
             stats.pages += 1
             rows, rejected = [], []
             for raw in event.items:
-                try:
-                    row = shape_restore(raw, settings.project_id, event.instance_id)
-                except RecordError as exc:
-                    rejected.append(
-                        rejected_row(
-                            Rejected(str(exc), raw), settings.project_id, event.instance_id
-                        )
-                    )
+                row, quarantined = _shape(raw, settings, event.instance_id)
+                if row is None:
+                    rejected.append(quarantined)
                     continue
                 row["endpoint"] = settings.endpoint
                 if begin is not None and row["created_at"] < begin:
-                    continue  # the server ignored or shifted begin_time; older rows are final
+                    continue  # before the window (margin, or a server ignoring begin_time)
                 if row["status"] not in KNOWN_STATUSES:
                     stats.unknown_status += 1
                 tracker.observe(row["created_at"], row["status"])
@@ -182,18 +220,24 @@ def _restores(
             # the cursor moves only once an instance has been read to the end
             cursors[event.instance_id] = tracker.result().to_state()
             stats.instances_read += 1
+            failed_in_a_row = 0
         elif isinstance(event.error, Cancelled):
             pass
         elif isinstance(event.error, DcsNotFound) and event.error.code == "DCS.3022":
             logger.warning(f"{event.error}; the instance was deleted, skipping it")
             stats.instances_skipped.append(event.instance_id)
-        elif isinstance(event.error, DcsApiError):
-            # stop starting instances; what was read so far still loads, cursors stay put
-            stats.failures.append(event.error)
-            stop.set()
+        elif isinstance(event.error, Exception):
+            # that instance is set aside: what it read still loads, its cursor stays put
+            failure = _instance_failure(event.instance_id, event.error)
+            logger.warning(str(failure))
+            stats.failures.append(failure)
+            failed_in_a_row += 1
+            if _systemic(failure) or failed_in_a_row >= FAILURES_TO_STOP:
+                # the API, not one instance, is failing: stop starting the others
+                stop.set()
         else:
             stop.set()
-            raise event.error
+            raise event.error  # KeyboardInterrupt, SystemExit: the process is ending
         if progress and time.monotonic() - last_report >= PROGRESS_EVERY_S:
             last_report = time.monotonic()
             progress(
@@ -204,11 +248,40 @@ def _restores(
         yield from batcher.flush()
 
 
+def _readable(listed: list[dict[str, Any]], stats: ExtractStats) -> list[dict[str, Any]]:
+    """The listed instances whose id can be read; the others are set aside as failures."""
+    kept = []
+    for item in listed:
+        instance_id = item.get("instance_id")
+        if valid_instance_id(instance_id):
+            kept.append(item)
+            continue
+        stats.failures.append(
+            DcsApiError(
+                f"instance listing: instance id {shown(instance_id)} is not a DCS instance id; "
+                "that instance is set aside (never put into a URL)",
+                code="invalid_id",
+                instance_id=shown(instance_id),
+            )
+        )
+    return kept
+
+
+def _instance_row(item: dict[str, Any], settings: SourceSettings) -> dict[str, Any]:
+    try:
+        row = shape_instance(item, settings.project_id)
+    except Exception as exc:  # keep the instance, without the fields that broke
+        logger.warning(f"instance {item['instance_id']}: {type(exc).__name__} while shaping")
+        row = {"instance_id": item["instance_id"], "project_id": settings.project_id}
+    return row | {"endpoint": settings.endpoint}
+
+
 @dlt.source(name=SOURCE_NAME, section=SECTION, max_table_nesting=0)
 def dcs_restores(
     settings: Any = None,
     stats: Any = None,
     progress: Any = None,
+    open_since: Any = None,
 ) -> list[DltResource]:
     """Restore records of every instance of one DCS project.
 
@@ -216,6 +289,8 @@ def dcs_restores(
         settings: validated `SourceSettings`; resolved from `[sources.dcs_restores]` when None.
         stats: an `ExtractStats` to fill in for the run summary.
         progress: called with a one-line progress message every few seconds.
+        open_since: instance_id -> created_at of its oldest restore the destination holds as
+            open: the read reaches back to it, whatever the last read showed.
 
     Returns:
         Resources `instances` (merge on instance_id) and `restores` (merge on restore_id,
@@ -225,7 +300,7 @@ def dcs_restores(
     stats = stats if stats is not None else ExtractStats()
     client = DcsClient(settings)
     stats.client = client
-    listed = list_instances(client, settings.page_size)
+    listed = _readable(list_instances(client, settings.page_size), stats)
     stats.instances_listed = len(listed)
     if settings.instance_ids is None:
         instance_ids = [str(item["instance_id"]) for item in listed]
@@ -240,13 +315,10 @@ def dcs_restores(
 
     def instances() -> Iterator[TDataItems]:
         if listed:
-            yield [
-                shape_instance(item, settings.project_id) | {"endpoint": settings.endpoint}
-                for item in listed
-            ]
+            yield [_instance_row(item, settings) for item in listed]
 
     def restores() -> Iterator[TDataItems]:
-        yield from _restores(client, settings, instance_ids, stats, progress)
+        yield from _restores(client, settings, instance_ids, stats, progress, open_since or {})
 
     return [
         dlt.resource(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 SOURCE_NAME = "dcs_restores"
 SECTION = "dcs_restores"
 
@@ -14,8 +16,6 @@ DEFAULT_PAGE_SIZE = 1000
 DEFAULT_LOOKBACK_HOURS = 24.0
 DEFAULT_CONCURRENCY = 8
 MAX_CONCURRENCY = 64
-# a runaway pager (an API that never returns a short page) stops here
-MAX_PAGES = 1_000_000
 
 DEFAULT_TIMEOUT_S = (10.0, 60.0)
 DEFAULT_MAX_ATTEMPTS = 6
@@ -37,3 +37,26 @@ RESTORE_TEXT_FIELDS = (
     "status",
     "error_code",
 )
+
+# pages of one read: a server that never sends a short page stops here (10 million restores
+# at the largest page size); `total_num`, when it is a grand total, bounds a read far sooner
+MAX_PAGES = 10_000
+# a read whose rows move under it (deleted while paging) starts over at most this often
+MAX_READ_RESTARTS = 2
+# ids the API hands us go into URLs: anything else is set aside, never sent
+INSTANCE_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
+
+
+def page_overlap(page_size: int) -> int:
+    """Rows each page repeats of the one before: enough to see rows move, ~1 % extra reads
+    (none below 10 rows a page, where one row would be a tenth of every request)."""
+    return 0 if page_size < 10 else max(1, page_size // 100)
+
+
+# cursor trust: created_at beyond the real clock plus this skew never moves a cursor further
+MAX_CLOCK_SKEW = timedelta(hours=1)
+# no restore predates DCS (Go's zero time 0001-01-01, the Unix epoch: placeholders, not times)
+EARLIEST_CREATED_AT = datetime(2000, 1, 1, tzinfo=UTC)
+# every begin_time is sent this much earlier: a server reading it in its own zone (UTC-12 at
+# the most) still returns the rows from the intended instant on
+BEGIN_TIME_MARGIN = timedelta(hours=14)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sources.dcs_restores.settings import BEGIN_TIME_MARGIN
 from sources.dcs_simulator import World
 from tests.conftest import Runner, expected_restores
 
@@ -61,7 +62,8 @@ def test_two_runs_status_changes_and_a_new_instance(serve, runner: Runner) -> No
     assert first.restores_new == 25 + 3
     assert first.instances_read == 3
     restores_a = sim.restore_requests(A)
-    assert [r.query["offset"] for r in restores_a] == ["0", "10", "20"]
+    # each page repeats the last row of the one before (1 % of the page, at least one row)
+    assert [r.query["offset"] for r in restores_a] == ["0", "9", "18"]
     assert all("begin_time" not in r.query for r in sim.restore_requests())
     b_status = [r.status for r in sim.restore_requests(B)]
     assert b_status == [204]
@@ -81,9 +83,10 @@ def test_two_runs_status_changes_and_a_new_instance(serve, runner: Runner) -> No
     assert len([r for r in rows if r["instance_id"] == C]) == 4
     begin = {r.instance_id: r.query.get("begin_time") for r in sim.restore_requests()}
     # A: newest created_at seen in run 1 was T0, minus the 24 h look-back
-    assert begin[A] == (T0 - 24 * HOUR).strftime("%Y%m%d%H%M%S")
+    # (every begin_time is sent BEGIN_TIME_MARGIN early, for a server reading it in its zone)
+    assert begin[A] == (T0 - 24 * HOUR - BEGIN_TIME_MARGIN).strftime("%Y%m%d%H%M%S")
     # D: its running restore from T0 - 3 days pulls the window back past the look-back
-    assert begin[D] == (T0 - 3 * DAY).strftime("%Y%m%d%H%M%S")
+    assert begin[D] == (T0 - 3 * DAY - BEGIN_TIME_MARGIN).strftime("%Y%m%d%H%M%S")
     assert begin[C] is None
     assert begin[B] is None
     assert second.restores_new == 4 + 5
@@ -100,7 +103,7 @@ def test_two_runs_status_changes_and_a_new_instance(serve, runner: Runner) -> No
     # nothing is open any more: D is read from the look-back window only
     begin = {r.instance_id: r.query.get("begin_time") for r in sim.restore_requests()}
     # D's long restore was still open at the second run, so the third reaches back to it
-    assert begin[D] == (T0 - 3 * DAY).strftime("%Y%m%d%H%M%S")
+    assert begin[D] == (T0 - 3 * DAY - BEGIN_TIME_MARGIN).strftime("%Y%m%d%H%M%S")
 
 
 def test_rerun_with_nothing_new_changes_nothing(serve, runner: Runner) -> None:
@@ -190,7 +193,8 @@ def test_server_capping_pages_below_limit(serve, runner: Runner) -> None:
     # total_num says more rows exist: the read pages on at the server's page size
     assert runner.restores() == expected_restores(world, sim.now)
     offsets = [r.query["offset"] for r in sim.restore_requests(world.instance_ids[0])]
-    assert offsets == ["0", "7", "14", "21"]
+    # (each page repeats one row of the one before)
+    assert offsets == ["0", "6", "12", "18"]
 
 
 def test_gateway_404_fails_the_run_and_cancels_retries_elsewhere(serve, runner: Runner) -> None:

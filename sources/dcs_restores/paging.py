@@ -80,8 +80,8 @@ def _read_once(
     for page_number in range(1, MAX_PAGES + 1):
         if page_number > max_pages:
             raise DcsApiError(
-                f"{where}: more than {max_pages} pages although total_num says the list holds "
-                "fewer rows; what was read is loaded, the next run reads again",
+                f"{where}: too_many_pages: more than {max_pages} pages although total_num says "
+                "the list holds fewer rows; what was read is loaded, the next run reads again",
                 code="too_many_pages",
                 instance_id=instance_id,
             )
@@ -127,7 +127,8 @@ def _read_once(
         # the next page starts `overlap` rows early, so its first rows repeat this one's last
         offset = max(0, offset + len(items) - min(overlap, len(items) - 1))
     raise DcsApiError(
-        f"{where}: more than {MAX_PAGES} pages, stopping", code="too_many_pages",
+        f"{where}: too_many_pages: more than {MAX_PAGES} pages; what was read is loaded, the "
+        "next run reads again", code="too_many_pages",
         instance_id=instance_id,
     )  # fmt: skip
 

@@ -31,6 +31,7 @@ from pipelines.recovery import (
 from pipelines.runlock import exclusive_run, lock_paths
 from sources.dcs_restores import ExtractStats, SourceSettings, dcs_restores
 from sources.dcs_restores.client import DcsApiError
+from sources.dcs_restores.config import ConfigError
 from sources.dcs_restores.targets import load_targets
 
 
@@ -173,6 +174,11 @@ def _load_target(
     except DcsApiError as exc:
         # e.g. the instance listing failed: nothing of this project was read
         stats.failures.append(exc)
+    except PipelineStepFailed as exc:
+        if exc.step != "extract":
+            raise
+        # this project is set aside, the others still load
+        stats.failures.append(target_failure(exc, settings))
     if stats.instances_listed is not None:
         summary.instances_listed = (summary.instances_listed or 0) + stats.instances_listed
     summary.instances_read += stats.instances_read
@@ -194,6 +200,28 @@ def _load_target(
         }
     )
     return errors
+
+
+def target_failure(exc: PipelineStepFailed, settings: SourceSettings) -> DcsApiError:
+    """One line for a project whose extract failed: the API error inside, or the root cause."""
+    cause: BaseException = exc
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DcsApiError):
+            return current
+        if isinstance(current, ConfigError | KeyboardInterrupt):
+            raise current
+        cause = current
+        current = getattr(current, "exception", None) or current.__cause__
+    text = str(cause).strip().splitlines()
+    return DcsApiError(
+        f"project {settings.project_id} at {settings.endpoint}: extract failed with "
+        f"{type(cause).__name__}: {(text[0] if text else '')[:200]}; nothing of this project was "
+        "loaded by this run, the other projects were",
+        code="extract_failed",
+    )
 
 
 def run(

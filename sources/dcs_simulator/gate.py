@@ -9,12 +9,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sources.dcs_restores.auth import (
-    SDK_DATE_FORMAT,
-    canonical_request,
-    parse_authorization,
-    signature,
-    string_to_sign,
+from sources.dcs_simulator.signing import (
+    DATE_FORMAT,
+    authorization_parts,
+    canonical_request_hash,
+    expected_signature,
 )
 
 _BAD_AUTH = "Incorrect IAM authentication information: verify aksk signature fail"
@@ -68,8 +67,8 @@ class Gate:
     ) -> Verdict:
         """Return whether the request is authenticated; `headers` must have lower-case names."""
         if "authorization" in headers:
-            parts = parse_authorization(headers["authorization"])
-            access_key = parts["Access"] if parts else ""
+            parts = authorization_parts(headers["authorization"])
+            access_key = parts[0] if parts else ""
             verdict = self._signed(
                 method, raw_path, query_pairs, headers, body, parts, path_project
             )
@@ -88,20 +87,19 @@ class Gate:
         query_pairs: list[tuple[str, str]],
         headers: Mapping[str, str],
         body: bytes,
-        parts: dict[str, str] | None,
+        parts: tuple[str, list[str], str] | None,
         path_project: str | None,
     ) -> Verdict:
         fail = Verdict(False, "APIGW.0301", _BAD_AUTH)
-        if parts is None or parts["Access"] not in self.credentials:
+        if parts is None or parts[0] not in self.credentials:
             return fail
-        access_key = parts["Access"]
+        access_key, signed, sent_signature = parts
         if self._locked_until.get(access_key, 0.0) > time.monotonic():
             return Verdict(
                 False, "APIGW.0301", "Incorrect IAM authentication information: AK locked"
             )
-        signed = [name.strip().lower() for name in parts["SignedHeaders"].split(";")]
         try:
-            sdk_date = datetime.strptime(headers.get("x-sdk-date", ""), SDK_DATE_FORMAT).replace(
+            sdk_date = datetime.strptime(headers.get("x-sdk-date", ""), DATE_FORMAT).replace(
                 tzinfo=UTC
             )
         except ValueError:
@@ -116,11 +114,11 @@ class Gate:
             or not hmac.compare_digest(headers.get("x-security-token", ""), needed)
         ):
             return fail
-        canonical = canonical_request(method, raw_path, query_pairs, headers, signed, body)
-        expected = signature(
-            self.credentials[access_key], string_to_sign(canonical, headers["x-sdk-date"])
+        request_hash = canonical_request_hash(method, raw_path, query_pairs, headers, signed, body)
+        expected = expected_signature(
+            self.credentials[access_key], headers["x-sdk-date"], request_hash
         )
-        if not hmac.compare_digest(expected, parts["Signature"]):
+        if not hmac.compare_digest(expected, sent_signature):
             return fail
         project = headers.get("x-project-id")
         if project is not None and path_project is not None and project != path_project:

@@ -29,6 +29,7 @@ from pipelines.recovery import (
     step_failure_gist,
 )
 from pipelines.runlock import exclusive_run, lock_paths
+from pipelines.workdir import heal_and_log, working_dir
 from sources.dcs_restores import ExtractStats, SourceSettings, dcs_restores
 from sources.dcs_restores.client import DcsApiError
 from sources.dcs_restores.targets import load_targets
@@ -144,6 +145,7 @@ def reset_pending(database: Path | None = None, pipelines_dir: str | None = None
     """
     kind = destination_type()
     with exclusive_run(lock_paths(pipelines_dir, _duckdb_file(database, kind))):
+        heal_and_log(working_dir(pipelines_dir))
         return drop_pending(make_pipeline(database, pipelines_dir, kind))
 
 
@@ -216,6 +218,7 @@ def run(
         targets = list(settings) if settings else load_targets()
     kind = destination_type()
     with exclusive_run(lock_paths(pipelines_dir, _duckdb_file(database, kind))):
+        healed = heal_and_log(working_dir(pipelines_dir))
         pipeline = make_pipeline(database, pipelines_dir, kind)
         summary = RunSummary(
             project_id=",".join(t.project_id for t in targets),
@@ -225,7 +228,7 @@ def run(
         summary.pending_loaded = finish_pending(pipeline)
         # loading pending packages moved the destination's state on: read it again
         remote = destination_state_hash(pipeline) if summary.pending_loaded else before.state_hash
-        pipeline = align_state(pipeline, remote)
+        pipeline = align_state(pipeline, remote, quiet=bool(healed.damaged))
         errors: list[str] = []
         for target in targets:
             try:

@@ -97,7 +97,7 @@ def drop_pending(pipeline: dlt.Pipeline) -> list[str]:
     return aborted + plan["packages_to_delete"] + plan["extracted_packages_to_delete"]
 
 
-def align_state(pipeline: dlt.Pipeline, remote: str | None) -> dlt.Pipeline:
+def align_state(pipeline: dlt.Pipeline, remote: str | None, quiet: bool = False) -> dlt.Pipeline:
     """Return a pipeline whose cursors are those saved in its destination.
 
     dlt keeps the local state when it has a higher version than the destination's. If the
@@ -105,6 +105,7 @@ def align_state(pipeline: dlt.Pipeline, remote: str | None) -> dlt.Pipeline:
     local cursors would then be ahead of the data and the restores in between never read.
     When the newest state in the destination (`remote`, its version hash) is not the local
     one, the local copy is dropped and dlt restores the destination's on the next run.
+    `quiet` when the run already said so (a damaged local state was set aside).
     """
     if pipeline.has_pending_data:
         return pipeline  # pending packages are this destination's, ahead of it on purpose
@@ -113,8 +114,9 @@ def align_state(pipeline: dlt.Pipeline, remote: str | None) -> dlt.Pipeline:
         return pipeline
     from dlt.common import logger
 
-    logger.warning(
-        "the local pipeline state does not match the destination's; "
-        "continuing from the cursors saved in the destination"
-    )
+    if not quiet:
+        logger.warning(
+            "the local pipeline state does not match the destination's; "
+            "continuing from the cursors saved in the destination"
+        )
     return pipeline.drop()

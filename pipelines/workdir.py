@@ -143,7 +143,10 @@ def _set_aside(path: Path, working_dir: Path, stamp: str) -> Path:
     target_dir = working_dir.parent / DAMAGED_DIR
     target_dir.mkdir(parents=True, exist_ok=True)
     relative = path.relative_to(working_dir)
-    target = target_dir / f"{'__'.join(relative.parts)}.damaged-{stamp}"
+    name = f"{'__'.join(relative.parts)}.damaged-{stamp}"
+    target, n = target_dir / name, 1
+    while target.exists():  # two repairs within a second keep both copies
+        target, n = target_dir / f"{name}.{n}", n + 1
     path.replace(target)
     return target
 

@@ -211,6 +211,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"dcs-restores: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_FAILED
     except Exception as exc:
+        from pipelines.recovery import disk_full, disk_full_message
+
+        where = disk_full(exc)
+        if where is not None:
+            print(f"dcs-restores: error: {disk_full_message(where)}", file=sys.stderr)
+            return EXIT_FAILED
         cause = _root_cause(exc)
         print(f"dcs-restores: error: {_one_line(cause)}", file=sys.stderr)
         return EXIT_CONFIG if isinstance(cause, ConfigError) else EXIT_FAILED

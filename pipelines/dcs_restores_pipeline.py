@@ -24,6 +24,8 @@ from pipelines.config import (
 from pipelines.recovery import (
     RESET_HINT,
     align_state,
+    disk_full,
+    disk_full_message,
     drop_pending,
     finish_pending,
     step_failure_gist,
@@ -238,6 +240,9 @@ def run(
                     raise
                 summary.errors = errors
                 summary.seconds = time.monotonic() - started
+                where = disk_full(exc)
+                if where is not None:
+                    raise RunFailed(disk_full_message(where, exc.step), summary) from exc
                 raise RunFailed(
                     f"the {exc.step} step failed; what was read waits in a load package that "
                     f"the next run loads first; if that keeps failing, {RESET_HINT}; "

@@ -8,6 +8,9 @@ every run a full run, and keeps data and cursors in step.
 
 from __future__ import annotations
 
+import errno
+import re
+
 import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
 
@@ -36,6 +39,58 @@ def step_failure_gist(exc: BaseException) -> str:
     wrapped = [e for e in chain if not isinstance(e, PipelineStepFailed)] or chain
     gist = _first_line(wrapped[0])
     return gist if len(wrapped) == 1 else f"{gist}; caused by {_first_line(wrapped[-1])}"
+
+
+# how DuckDB (and other C libraries) report ENOSPC in a message, and the file they name
+_NO_SPACE = re.compile(r"no space left on device|disk is full|disk full", re.IGNORECASE)
+_QUOTED_PATH = re.compile(r"[\"'](/[^\"']+)[\"']")
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """`exc` and every exception it wraps (dlt's `.exception`, causes and contexts)."""
+    seen: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop()
+        if any(current is s for s in seen):
+            continue
+        seen.append(current)
+        for inner in (getattr(current, "exception", None), current.__cause__, current.__context__):
+            if isinstance(inner, BaseException):
+                todo.append(inner)
+    return seen
+
+
+def disk_full(exc: BaseException) -> str | None:
+    """Where the disk ran full, if that is what `exc` (or anything it wraps) says; else None.
+
+    Returns the file being written when known, else "an unknown file".
+    """
+    chain = _chain(exc)
+    for current in chain:
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            name = current.filename or current.filename2
+            return str(name) if name else "an unknown file"
+    found: str | None = None
+    for current in chain:
+        # dlt puts whole tracebacks into messages: the file is the one named on the same line
+        for line in str(current).splitlines():
+            if _NO_SPACE.search(line):
+                path = _QUOTED_PATH.search(line)
+                if path:
+                    return path.group(1)
+                found = found or "an unknown file"
+    return found
+
+
+def disk_full_message(where: str, step: str | None = None) -> str:
+    """One line for a run that stopped because the disk is full."""
+    during = f" during the {step} step" if step else ""
+    return (
+        f"disk full (no space left on device) writing {where}{during}: free space on that "
+        "file system and run again; what was loaded is kept, and what was read waits in a "
+        "load package or is read again"
+    )
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -67,6 +122,9 @@ def finish_pending(pipeline: dlt.Pipeline) -> list[str]:
         if pipeline.list_normalized_load_packages():
             pipeline.load().raise_on_failed_jobs()
     except Exception as exc:
+        where = disk_full(exc)
+        if where is not None:
+            raise PendingLoadFailed(disk_full_message(where, "load")) from exc
         if _is_transient(exc):
             # the package is fine; the destination is not reachable right now
             raise PendingLoadFailed(

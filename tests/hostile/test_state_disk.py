@@ -31,7 +31,7 @@ def _enospc(path: str) -> OSError:
 
 
 def _extract_writer(monkeypatch: pytest.MonkeyPatch, runner: Runner) -> str:
-    where = str(Path(runner.pipelines_dir) / "dcs_restores" / "normalize" / "x" / "restores.parquet")
+    where = str(Path(runner.pipelines_dir) / "dcs_restores" / "normalize" / "x" / "r.parquet")
 
     def flush(self: Any, *args: Any, **kwargs: Any) -> None:
         raise _enospc(where)

@@ -4,7 +4,6 @@ read-only database; `report` and `check` print names from the database literally
 from __future__ import annotations
 
 import base64
-import os
 import re
 import stat
 import subprocess
@@ -17,7 +16,9 @@ import pytest
 
 from pipelines.cli import main
 from tests.conftest import Runner
-from tests.reliability.support import small_world
+from tests.hostile.conftest import Start
+from tests.hostile.proxy import Answer, Exchange, json_answer
+from tests.reliability.support import cli_env, small_world
 
 # C0, DEL and C1 controls; newlines separate lines and are checked per line
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -189,22 +190,33 @@ def test_report_and_check_print_hostile_names_literally(
     assert all(base64.b64decode(c).startswith(b"\x89PNG") for c in charts)
 
 
-def test_run_summary_lines_are_printable(
-    serve, runner: Runner, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_run_error_lines_are_printable(
+    hostile: Start,
+    runner: Runner,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """The summary of a failed run echoes the server's error text: printed literally."""
-    from tests.reliability.support import cli_env
-
+    """A failed instance's error echoes the server's `error_msg`: printed literally."""
     world = small_world(seed=52)
-    simulator = serve(world)
+    simulator, server = hostile(world)
+    target = world.instances_at(simulator.now)[0]["instance_id"]
+    evil = "gone\x1b[2J\x1b[31m\x07\u202e"
+
+    def refuse(exchange: Exchange) -> Answer | None:
+        if exchange.instance_id != target:
+            return None
+        return json_answer({"error_code": "DCS.4999", "error_msg": evil}, status=400)
+
+    server.hook = refuse
     for key, value in cli_env(simulator, runner).items():
         monkeypatch.setenv(key, value)
-    # a project id the server does not know: its answer is echoed in the error line
-    monkeypatch.setenv("SOURCES__DCS_RESTORES__ENDPOINT", simulator.base_url + "/x\x1b[2J")
+    monkeypatch.setenv("SOURCES__DCS_RESTORES__ENDPOINT", server.base_url)
+    started = time.monotonic()
     code = main(["run", "--quiet"])
+    assert time.monotonic() - started < 60
     out, err = capsys.readouterr()
-    assert code in (1, 2)
-    for line in (out + err).splitlines():
-        if line.startswith("dcs-restores:"):
-            assert not CONTROL.search(line), repr(line)
-    assert os.environ["SOURCES__DCS_RESTORES__ENDPOINT"].endswith("\x1b[2J")
+    assert code == 1
+    (line,) = [line for line in err.splitlines() if line.startswith("dcs-restores: error:")]
+    assert "DCS.4999" in line and "gone\\x1b[2J" in line
+    for printed in [*out.splitlines(), line]:
+        assert not CONTROL.search(printed) and "\u202e" not in printed, repr(printed)

@@ -255,7 +255,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         where = disk_full(exc)
         if where is not None:
-            print(f"dcs-restores: error: {disk_full_message(where)}", file=sys.stderr)
+            loads = args.command in ("run", "demo")
+            message = printable(disk_full_message(where, run=loads))
+            print(f"dcs-restores: error: {message}", file=sys.stderr)
             return EXIT_FAILED
         cause = _root_cause(exc)
         print(f"dcs-restores: error: {_one_line(cause)}", file=sys.stderr)

@@ -31,7 +31,7 @@ from pipelines.recovery import (
     step_failure_gist,
 )
 from pipelines.runlock import exclusive_run, lock_paths
-from pipelines.workdir import heal_and_log, working_dir
+from pipelines.workdir import heal_and_log, raise_if_damaged, working_dir
 from sources.dcs_restores import ExtractStats, SourceSettings, dcs_restores
 from sources.dcs_restores.client import DcsApiError
 from sources.dcs_restores.targets import load_targets
@@ -117,13 +117,21 @@ def make_pipeline(
     pipelines_dir: str | None = None,
     destination_kind: str | None = None,
 ) -> dlt.Pipeline:
-    """Return the `dcs_restores` pipeline: DuckDB file `database`, or PostgreSQL if configured."""
-    return dlt.pipeline(
-        pipeline_name=PIPELINE_NAME,
-        destination=destination(database, destination_kind),
-        dataset_name=DATASET_NAME,
-        pipelines_dir=pipelines_dir,  # type: ignore[arg-type]  # None means dlt's default
-    )
+    """Return the `dcs_restores` pipeline: DuckDB file `database`, or PostgreSQL if configured.
+
+    Raises:
+        DamagedState: the local state is damaged (a run heals it first; other commands say so).
+    """
+    try:
+        return dlt.pipeline(
+            pipeline_name=PIPELINE_NAME,
+            destination=destination(database, destination_kind),
+            dataset_name=DATASET_NAME,
+            pipelines_dir=pipelines_dir,  # type: ignore[arg-type]  # None means dlt's default
+        )
+    except Exception as exc:
+        raise_if_damaged(working_dir(pipelines_dir), exc)
+        raise
 
 
 def apply_models_safely(pipeline: dlt.Pipeline, before: Before, build_views: bool) -> After:

@@ -83,13 +83,17 @@ def disk_full(exc: BaseException) -> str | None:
     return found
 
 
-def disk_full_message(where: str, step: str | None = None) -> str:
-    """One line for a run that stopped because the disk is full."""
+def disk_full_message(where: str, step: str | None = None, run: bool = True) -> str:
+    """One line for a command that stopped because the disk is full (`run`: a load run)."""
     during = f" during the {step} step" if step else ""
+    kept = (
+        "; what was loaded is kept, and what was read waits in a load package or is read again"
+        if run
+        else ""
+    )
     return (
         f"disk full (no space left on device) writing {where}{during}: free space on that "
-        "file system and run again; what was loaded is kept, and what was read waits in a "
-        "load package or is read again"
+        f"file system and run again{kept}"
     )
 
 

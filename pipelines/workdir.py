@@ -32,6 +32,10 @@ PENDING_DIRS = ("normalize/extracted", "load/new", "load/normalized")
 DAMAGED_DIR = f".{PIPELINE_NAME}.damaged"
 
 
+class DamagedState(Exception):
+    """The local state is damaged and this command does not repair it; one line."""
+
+
 @dataclass
 class Healing:
     """What `heal()` did; `lines()` is what the run logs (at most one line per kind)."""
@@ -244,6 +248,23 @@ def _remove_dead_extracts(working_dir: Path, healing: Healing) -> None:
         healing.removed_files += sum(1 for p in entry.rglob("*") if p.is_file())
         shutil.rmtree(entry)
         healing.removed.append(f"{NORMALIZE_DIR}/{entry.name}")
+
+
+def raise_if_damaged(path: Path, cause: BaseException) -> None:
+    """Raise DamagedState naming the file and the fix if a local state file is damaged.
+
+    For commands that open the pipeline without the run lock (`models`, `check` on
+    PostgreSQL): only a run, under the lock, may move files of the working dir.
+    """
+    files = [path / STATE_FILE] if (path / STATE_FILE).is_file() else []
+    files += sorted((path / SCHEMAS_DIR).glob("*.json"))
+    for file in files:
+        why = _problem(file, "state" if file.name == STATE_FILE else "schema")
+        if why is not None:
+            raise DamagedState(
+                f"the local pipeline state file {file} is damaged ({why}): run "
+                "`dcs-restores run`, which sets it aside and takes the state from the destination"
+            ) from cause
 
 
 def working_dir(pipelines_dir: str | None) -> Path:

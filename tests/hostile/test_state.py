@@ -231,3 +231,28 @@ def test_dead_extract_folders_are_removed_and_committed_packages_load(
     assert sorted(os.listdir(normalize)) == [".version", "extracted"]
     assert summary["pending_loaded"] == [committed.name]
     assert_matches_truth(runner, simulator)
+
+
+def test_models_names_a_damaged_state_file_and_the_fix(
+    serve, runner: Runner, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`models` runs without the run lock, so it must not move files: it names the file and
+    the command that repairs it; that command then does."""
+    simulator = _started(serve, runner)
+    state = _working_dir(runner) / "state.json"
+    _damage(state, "truncated")
+    for key, value in cli_env(simulator, runner).items():
+        monkeypatch.setenv(key, value)
+    capsys.readouterr()
+
+    assert main(["models"]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"dcs-restores: error: the local pipeline state file {state} is ")
+    assert line.endswith(
+        "run `dcs-restores run`, which sets it aside and takes the state from the destination"
+    )
+    assert not _damaged_dir(runner).exists()
+
+    assert main(["run", "--quiet"]) == 0
+    assert main(["models"]) == 0
+    assert_matches_truth(runner, simulator)

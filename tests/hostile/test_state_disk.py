@@ -110,3 +110,31 @@ def test_disk_full_is_one_line_that_says_so(
     capsys.readouterr()
     assert main(["run", "--quiet"]) == 0, capsys.readouterr().err
     assert_matches_truth(runner, simulator)
+
+
+def test_disk_full_writing_the_html_report(
+    serve,
+    runner: Runner,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    simulator: DcsSimulator = serve(small_world(seed=42))
+    runner.run(simulator)
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(runner.database))
+    html = tmp_path / "out" / "report.html"
+    original = Path.write_text
+
+    def write_text(self: Path, *args: Any, **kwargs: Any) -> int:
+        if self == html:
+            raise _enospc(str(self))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", write_text)
+    capsys.readouterr()
+    assert main(["report", "--html", str(html)]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == (
+        f"dcs-restores: error: disk full (no space left on device) writing {html}: "
+        "free space on that file system and run again"
+    )

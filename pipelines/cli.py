@@ -20,7 +20,7 @@ EXIT_BUSY = 4  # another run of the same pipeline (or on the same database) is i
 
 
 def _progress(message: str) -> None:
-    print(f"... {message}", file=sys.stderr, flush=True)
+    print(f"... {printable(message)}", file=sys.stderr, flush=True)
 
 
 def _root_cause(exc: BaseException) -> BaseException:

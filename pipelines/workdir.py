@@ -163,6 +163,14 @@ def _snapshot(package: Path) -> tuple[Path | None, Path | None]:
     return (state if state.is_file() else None, schema if schema.is_file() else None)
 
 
+def _schema_name(schema: Path | None) -> str | None:
+    """The name inside a usable schema file, or None."""
+    if schema is None or _problem(schema, "schema") is not None:
+        return None
+    name = json.loads(schema.read_text(encoding="utf-8")).get("name")
+    return name if isinstance(name, str) and name else None
+
+
 def _state_from_snapshot(snapshot: Path, schema: Path | None, target: Path) -> bool:
     """Write the package's snapshot of the state as `target`; False when it is unusable.
 
@@ -174,16 +182,15 @@ def _state_from_snapshot(snapshot: Path, schema: Path | None, target: Path) -> b
     if _problem(snapshot, "state") is not None:
         return False
     state = json_decode_state(snapshot.read_text(encoding="utf-8"))
-    if schema is not None and _problem(schema, "schema") is None:
-        name = json.loads(schema.read_text(encoding="utf-8")).get("name")
-        if isinstance(name, str) and name:
-            names = list(state.get("schema_names") or [])
-            state["schema_names"] = names if name in names else [*names, name]
-            state["default_schema_name"] = state.get("default_schema_name") or name
-            stored = target.parent / SCHEMAS_DIR / f"{name}.schema.json"
-            if not stored.is_file():
-                stored.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(schema, stored)
+    name = _schema_name(schema)
+    if schema is not None and name is not None:
+        names = list(state.get("schema_names") or [])
+        state["schema_names"] = names if name in names else [*names, name]
+        state["default_schema_name"] = state.get("default_schema_name") or name
+        stored = target.parent / SCHEMAS_DIR / f"{name}.schema.json"
+        if not stored.is_file():
+            stored.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(schema, stored)
     if not state.get("default_schema_name"):
         return False
     target.write_text(json_encode_state(state), encoding="utf-8")  # type: ignore[arg-type]
@@ -228,9 +235,13 @@ def heal(working_dir: Path) -> Healing:
         healing.set_aside.append(_set_aside(state, working_dir, stamp))
     for schema, why in damaged_schemas:
         damaged(schema, why)
-        if pending and snapshot_schema is not None and _problem(snapshot_schema, "schema") is None:
+        if pending and _schema_name(snapshot_schema) == schema.name.split(".")[0]:
+            assert snapshot_schema is not None
             shutil.copyfile(snapshot_schema, schema)
             healing.from_snapshot = pending[-1].name
+        elif pending and state.is_file():
+            # a state naming a schema that is gone fails dlt: both come from the destination
+            healing.set_aside.append(_set_aside(state, working_dir, stamp))
     if pending and not state.is_file():
         # no usable snapshot: keep the packages for inspection rather than let dlt wipe them
         for package in pending:

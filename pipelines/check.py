@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
+import math
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import dlt
 
 from pipelines.config import DATASET_NAME
+from pipelines.models import quote
+from pipelines.text import printable
+
+# ~100 years: far enough back for any history, near enough that `now - days` is a date
+MAX_SINCE_DAYS = 36500
 
 # portable between DuckDB and PostgreSQL: the same text runs on both destinations
 _CHECK_SQL = """
@@ -26,6 +35,84 @@ order by scope
 
 class CheckError(Exception):
     """The check cannot be evaluated (no database or no views); one line."""
+
+
+_FRACTION = "a fraction from 0 to 1 (a fraction: 0.05 means 5 %)"
+_SECONDS = "seconds above 0, e.g. 600"
+_DAYS = f"days above 0 and at most {MAX_SINCE_DAYS}"
+
+
+def _number(text: str, wanted: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number: give {wanted}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number: give {wanted}")
+    return value
+
+
+def _out_of_range(text: str, wanted: str) -> argparse.ArgumentTypeError:
+    return argparse.ArgumentTypeError(f"{text!r} is out of range: give {wanted}")
+
+
+def failure_rate_arg(text: str) -> float:
+    """`--max-failure-rate`: a finite fraction in [0, 1]."""
+    value = _number(text, _FRACTION)
+    if not 0 <= value <= 1:
+        raise _out_of_range(text, _FRACTION)
+    return value
+
+
+def seconds_arg(text: str) -> float:
+    """`--max-p95-seconds`: a finite number of seconds above 0."""
+    value = _number(text, _SECONDS)
+    if value <= 0:
+        raise _out_of_range(text, _SECONDS)
+    return value
+
+
+def since_days_arg(text: str) -> float:
+    """`--since-days`: finite, above 0 and at most MAX_SINCE_DAYS."""
+    value = _number(text, _DAYS)
+    if not 0 < value <= MAX_SINCE_DAYS:
+        raise _out_of_range(text, _DAYS)
+    return value
+
+
+def min_finished_arg(text: str) -> int:
+    """`--min-finished`: a whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number: give 0 or more"
+        ) from None
+    if value < 0:
+        raise _out_of_range(text, "0 or more")
+    return value
+
+
+def _validate(
+    max_failure_rate: float | None,
+    max_p95_seconds: float | None,
+    since_days: float,
+    min_finished: int,
+) -> None:
+    """The same ranges as the command line, for callers of `check()` in code."""
+    checks: list[tuple[str, Any, Any]] = [
+        ("since_days", since_days, since_days_arg),
+        ("min_finished", min_finished, min_finished_arg),
+    ]
+    if max_failure_rate is not None:
+        checks.append(("max_failure_rate", max_failure_rate, failure_rate_arg))
+    if max_p95_seconds is not None:
+        checks.append(("max_p95_seconds", max_p95_seconds, seconds_arg))
+    for name, value, parse in checks:
+        try:
+            parse(str(value))
+        except argparse.ArgumentTypeError as exc:
+            raise ValueError(f"{name}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -77,8 +164,29 @@ class CheckResult:
         return "\n".join(lines)
 
 
-def measure(pipeline: dlt.Pipeline, since: datetime, per_instance: bool) -> list[Measure]:
-    """Return the failure figures of finished restores created at or after `since`."""
+def measure(source: dlt.Pipeline | Path, since: datetime, per_instance: bool) -> list[Measure]:
+    """Return the failure figures of finished restores created at or after `since`.
+
+    `source` is the pipeline (any destination) or a DuckDB file, which is opened read-only:
+    a check never needs to write, and works on a read-only file or beside other readers.
+    """
+    rows = _duckdb_rows(source, since, per_instance) if isinstance(source, Path) else None
+    if rows is None:
+        assert not isinstance(source, Path)
+        rows = _pipeline_rows(source, since, per_instance)
+    return [
+        Measure(
+            printable(str(r[0])), int(r[1]), int(r[2] or 0), None if r[3] is None else float(r[3])
+        )
+        for r in rows
+    ]
+
+
+def _no_view() -> CheckError:
+    return CheckError(f"no view {DATASET_NAME}.restore_durations: run `dcs-restores run` first")
+
+
+def _pipeline_rows(pipeline: dlt.Pipeline, since: datetime, per_instance: bool) -> list[Any]:
     from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
     try:
@@ -87,19 +195,33 @@ def measure(pipeline: dlt.Pipeline, since: datetime, per_instance: bool) -> list
             group = "instance_id" if per_instance else "'all instances'"
             sql = _CHECK_SQL.format(group=group, durations=durations)
             with client.execute_query(sql, since) as cursor:
-                rows = cursor.fetchall()
+                return list(cursor.fetchall())
     except DatabaseUndefinedRelation as exc:
-        raise CheckError(
-            f"no view {DATASET_NAME}.restore_durations: run `dcs-restores run` first"
-        ) from exc
-    return [
-        Measure(str(r[0]), int(r[1]), int(r[2] or 0), None if r[3] is None else float(r[3]))
-        for r in rows
-    ]
+        raise _no_view() from exc
+
+
+def _duckdb_rows(database: Path, since: datetime, per_instance: bool) -> list[Any]:
+    import duckdb
+
+    if not database.is_file():
+        raise CheckError(f"no database at {database}: run `dcs-restores run` first")
+    try:
+        con = duckdb.connect(str(database), read_only=True)
+    except duckdb.Error as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CheckError(f"cannot open {database} read-only: {printable(first)}") from exc
+    with closing(con):
+        durations = f"{quote(DATASET_NAME)}.{quote('restore_durations')}"
+        group = "instance_id" if per_instance else "'all instances'"
+        sql = _CHECK_SQL.format(group=group, durations=durations).replace("%s", "?")
+        try:
+            return con.execute(sql, [since]).fetchall()
+        except duckdb.CatalogException as exc:
+            raise _no_view() from exc
 
 
 def check(
-    pipeline: dlt.Pipeline,
+    source: dlt.Pipeline | Path,
     *,
     max_failure_rate: float | None,
     max_p95_seconds: float | None,
@@ -111,10 +233,16 @@ def check(
     """Evaluate the thresholds over restores created in the last `since_days` days.
 
     Scopes with fewer than `min_finished` finished restores are reported but never breach,
-    so one failed restore on a quiet instance does not page anyone.
+    so one failed restore on a quiet instance does not page anyone. `source` is the pipeline
+    or a DuckDB file (opened read-only).
+
+    Raises:
+        ValueError: a threshold out of its range (the command line rejects it before).
+        CheckError: no database, or no views in it.
     """
+    _validate(max_failure_rate, max_p95_seconds, since_days, min_finished)
     since = (now or datetime.now(UTC)) - timedelta(days=since_days)
-    result = CheckResult(since=since, measures=measure(pipeline, since, per_instance))
+    result = CheckResult(since=since, measures=measure(source, since, per_instance))
     for m in result.measures:
         if m.finished < min_finished:
             continue

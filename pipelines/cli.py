@@ -7,9 +7,10 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from pipelines.config import database_path
+from pipelines.text import printable
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -19,7 +20,7 @@ EXIT_BUSY = 4  # another run of the same pipeline (or on the same database) is i
 
 
 def _progress(message: str) -> None:
-    print(f"... {message}", file=sys.stderr, flush=True)
+    print(f"... {printable(message)}", file=sys.stderr, flush=True)
 
 
 def _root_cause(exc: BaseException) -> BaseException:
@@ -43,14 +44,20 @@ def _root_cause(exc: BaseException) -> BaseException:
 
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:500]
+    # messages can quote a server's answer: nothing in them may act on the terminal
+    return printable((text[0] if text else type(exc).__name__)[:500])
+
+
+def _lines(text: str) -> str:
+    """`text` line by line, each made printable (the summary echoes server-provided text)."""
+    return "\n".join(printable(line) for line in text.splitlines())
 
 
 def _emit(summary: Any, as_json: bool) -> None:
     if as_json:
         print(json.dumps(summary.as_dict(), default=str, sort_keys=True))
     else:
-        print(summary.text())
+        print(_lines(summary.text()))
 
 
 def _existing_database() -> Path:
@@ -86,7 +93,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"demo run {clock.runs + 1}: simulated DCS API at {clock.now:%Y-%m-%d %H:%M} UTC "
         "(each demo run moves the simulated world 12 hours on)"
     )
-    print(summary.text())
+    print(_lines(summary.text()))
     print()
     print(run_report(database, None))
     print()
@@ -116,11 +123,14 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from pipelines.check import check
+    from pipelines.config import destination_type
     from pipelines.dcs_restores_pipeline import make_pipeline
 
     database = _existing_database()
+    # DuckDB: read-only, without the pipeline (its local state is the run's business)
+    source = database if destination_type() == "duckdb" else make_pipeline(database)
     result = check(
-        make_pipeline(database),
+        source,
         max_failure_rate=args.max_failure_rate,
         max_p95_seconds=args.max_p95_seconds,
         since_days=args.since_days,
@@ -130,7 +140,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.as_dict(), sort_keys=True))
     else:
-        print(result.text())
+        print(_lines(result.text()))
     return EXIT_OK if result.ok else EXIT_THRESHOLD
 
 
@@ -148,13 +158,31 @@ def cmd_reset_pending(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (the usage is one `--help` away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(
+            EXIT_CONFIG,
+            f"{self.prog}: error: {printable(message)} (see `{self.prog} --help`)\n",
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from pipelines.check import (
+        MAX_SINCE_DAYS,
+        failure_rate_arg,
+        min_finished_arg,
+        seconds_arg,
+        since_days_arg,
+    )
+
+    parser = _Parser(
         prog="dcs-restores",
         description="Load DCS restore records into DuckDB and report on them. Configure with "
         "SOURCES__DCS_RESTORES__* environment variables or .dlt/*.toml.",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="extract, load and rebuild the models")
     demo = sub.add_parser("demo", help="run against a local DCS simulator and show the report")
     for p in (run, demo):
@@ -170,17 +198,29 @@ def build_parser() -> argparse.ArgumentParser:
         "check",
         help=f"exit {EXIT_THRESHOLD} when a failure-rate or p95-duration threshold is crossed",
     )
-    check.add_argument("--max-failure-rate", type=float, metavar="RATE", help="e.g. 0.05")
-    check.add_argument("--max-p95-seconds", type=float, metavar="SECONDS", help="e.g. 600")
     check.add_argument(
-        "--since-days", type=float, default=7.0, help="window of created_at (default 7)"
+        "--max-failure-rate",
+        type=failure_rate_arg,
+        metavar="RATE",
+        help="a fraction from 0 to 1: 0.05 means 5 %%",
+    )
+    check.add_argument(
+        "--max-p95-seconds", type=seconds_arg, metavar="SECONDS", help="above 0, e.g. 600"
+    )
+    check.add_argument(
+        "--since-days",
+        type=since_days_arg,
+        default=7.0,
+        metavar="DAYS",
+        help=f"window of created_at, above 0 and at most {MAX_SINCE_DAYS} (default 7)",
     )
     check.add_argument("--per-instance", action="store_true", help="check each instance")
     check.add_argument(
         "--min-finished",
-        type=int,
+        type=min_finished_arg,
         default=1,
-        help="ignore scopes with fewer finished restores (default 1)",
+        metavar="N",
+        help="ignore scopes with fewer finished restores, 0 or more (default 1)",
     )
     check.add_argument("--json", action="store_true", help="print the result as JSON")
     check.set_defaults(func=cmd_check)
@@ -211,6 +251,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"dcs-restores: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_FAILED
     except Exception as exc:
+        from pipelines.recovery import disk_full, disk_full_message
+
+        where = disk_full(exc)
+        if where is not None:
+            loads = args.command in ("run", "demo")
+            message = printable(disk_full_message(where, run=loads))
+            print(f"dcs-restores: error: {message}", file=sys.stderr)
+            return EXIT_FAILED
         cause = _root_cause(exc)
         print(f"dcs-restores: error: {_one_line(cause)}", file=sys.stderr)
         return EXIT_CONFIG if isinstance(cause, ConfigError) else EXIT_FAILED

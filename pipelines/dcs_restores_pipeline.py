@@ -24,11 +24,14 @@ from pipelines.config import (
 from pipelines.recovery import (
     RESET_HINT,
     align_state,
+    disk_full,
+    disk_full_message,
     drop_pending,
     finish_pending,
     step_failure_gist,
 )
 from pipelines.runlock import exclusive_run, lock_paths
+from pipelines.workdir import heal_and_log, raise_if_damaged, working_dir
 from sources.dcs_restores import ExtractStats, SourceSettings, dcs_restores
 from sources.dcs_restores.client import DcsApiError
 from sources.dcs_restores.config import ConfigError
@@ -115,13 +118,21 @@ def make_pipeline(
     pipelines_dir: str | None = None,
     destination_kind: str | None = None,
 ) -> dlt.Pipeline:
-    """Return the `dcs_restores` pipeline: DuckDB file `database`, or PostgreSQL if configured."""
-    return dlt.pipeline(
-        pipeline_name=PIPELINE_NAME,
-        destination=destination(database, destination_kind),
-        dataset_name=DATASET_NAME,
-        pipelines_dir=pipelines_dir,  # type: ignore[arg-type]  # None means dlt's default
-    )
+    """Return the `dcs_restores` pipeline: DuckDB file `database`, or PostgreSQL if configured.
+
+    Raises:
+        DamagedState: the local state is damaged (a run heals it first; other commands say so).
+    """
+    try:
+        return dlt.pipeline(
+            pipeline_name=PIPELINE_NAME,
+            destination=destination(database, destination_kind),
+            dataset_name=DATASET_NAME,
+            pipelines_dir=pipelines_dir,  # type: ignore[arg-type]  # None means dlt's default
+        )
+    except Exception as exc:
+        raise_if_damaged(working_dir(pipelines_dir), exc)
+        raise
 
 
 def apply_models_safely(pipeline: dlt.Pipeline, before: Before, build_views: bool) -> After:
@@ -145,6 +156,7 @@ def reset_pending(database: Path | None = None, pipelines_dir: str | None = None
     """
     kind = destination_type()
     with exclusive_run(lock_paths(pipelines_dir, _duckdb_file(database, kind))):
+        heal_and_log(working_dir(pipelines_dir))
         return drop_pending(make_pipeline(database, pipelines_dir, kind))
 
 
@@ -250,6 +262,7 @@ def run(
         targets = list(settings) if settings else load_targets()
     kind = destination_type()
     with exclusive_run(lock_paths(pipelines_dir, _duckdb_file(database, kind))):
+        healed = heal_and_log(working_dir(pipelines_dir))
         pipeline = make_pipeline(database, pipelines_dir, kind)
         summary = RunSummary(
             project_id=",".join(t.project_id for t in targets),
@@ -259,7 +272,7 @@ def run(
         summary.pending_loaded = finish_pending(pipeline)
         # loading pending packages moved the destination's state on: read it again
         remote = destination_state_hash(pipeline) if summary.pending_loaded else before.state_hash
-        pipeline = align_state(pipeline, remote)
+        pipeline = align_state(pipeline, remote, quiet=bool(healed.damaged))
         errors: list[str] = []
         for target in targets:
             try:
@@ -269,6 +282,9 @@ def run(
                     raise
                 summary.errors = errors
                 summary.seconds = time.monotonic() - started
+                where = disk_full(exc)
+                if where is not None:
+                    raise RunFailed(disk_full_message(where, exc.step), summary) from exc
                 raise RunFailed(
                     f"the {exc.step} step failed; what was read waits in a load package that "
                     f"the next run loads first; if that keeps failing, {RESET_HINT}; "

@@ -8,6 +8,9 @@ every run a full run, and keeps data and cursors in step.
 
 from __future__ import annotations
 
+import errno
+import re
+
 import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
 
@@ -36,6 +39,62 @@ def step_failure_gist(exc: BaseException) -> str:
     wrapped = [e for e in chain if not isinstance(e, PipelineStepFailed)] or chain
     gist = _first_line(wrapped[0])
     return gist if len(wrapped) == 1 else f"{gist}; caused by {_first_line(wrapped[-1])}"
+
+
+# how DuckDB (and other C libraries) report ENOSPC in a message, and the file they name
+_NO_SPACE = re.compile(r"no space left on device|disk is full|disk full", re.IGNORECASE)
+_QUOTED_PATH = re.compile(r"[\"'](/[^\"']+)[\"']")
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """`exc` and every exception it wraps (dlt's `.exception`, causes and contexts)."""
+    seen: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop()
+        if any(current is s for s in seen):
+            continue
+        seen.append(current)
+        for inner in (getattr(current, "exception", None), current.__cause__, current.__context__):
+            if isinstance(inner, BaseException):
+                todo.append(inner)
+    return seen
+
+
+def disk_full(exc: BaseException) -> str | None:
+    """Where the disk ran full, if that is what `exc` (or anything it wraps) says; else None.
+
+    Returns the file being written when known, else "an unknown file".
+    """
+    chain = _chain(exc)
+    for current in chain:
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            name = current.filename or current.filename2
+            return str(name) if name else "an unknown file"
+    found: str | None = None
+    for current in chain:
+        # dlt puts whole tracebacks into messages: the file is the one named on the same line
+        for line in str(current).splitlines():
+            if _NO_SPACE.search(line):
+                path = _QUOTED_PATH.search(line)
+                if path:
+                    return path.group(1)
+                found = found or "an unknown file"
+    return found
+
+
+def disk_full_message(where: str, step: str | None = None, run: bool = True) -> str:
+    """One line for a command that stopped because the disk is full (`run`: a load run)."""
+    during = f" during the {step} step" if step else ""
+    kept = (
+        "; what was loaded is kept, and what was read waits in a load package or is read again"
+        if run
+        else ""
+    )
+    return (
+        f"disk full (no space left on device) writing {where}{during}: free space on that "
+        f"file system and run again{kept}"
+    )
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -67,6 +126,9 @@ def finish_pending(pipeline: dlt.Pipeline) -> list[str]:
         if pipeline.list_normalized_load_packages():
             pipeline.load().raise_on_failed_jobs()
     except Exception as exc:
+        where = disk_full(exc)
+        if where is not None:
+            raise PendingLoadFailed(disk_full_message(where, "load")) from exc
         if _is_transient(exc):
             # the package is fine; the destination is not reachable right now
             raise PendingLoadFailed(
@@ -97,7 +159,7 @@ def drop_pending(pipeline: dlt.Pipeline) -> list[str]:
     return aborted + plan["packages_to_delete"] + plan["extracted_packages_to_delete"]
 
 
-def align_state(pipeline: dlt.Pipeline, remote: str | None) -> dlt.Pipeline:
+def align_state(pipeline: dlt.Pipeline, remote: str | None, quiet: bool = False) -> dlt.Pipeline:
     """Return a pipeline whose cursors are those saved in its destination.
 
     dlt keeps the local state when it has a higher version than the destination's. If the
@@ -105,6 +167,7 @@ def align_state(pipeline: dlt.Pipeline, remote: str | None) -> dlt.Pipeline:
     local cursors would then be ahead of the data and the restores in between never read.
     When the newest state in the destination (`remote`, its version hash) is not the local
     one, the local copy is dropped and dlt restores the destination's on the next run.
+    `quiet` when the run already said so (a damaged local state was set aside).
     """
     if pipeline.has_pending_data:
         return pipeline  # pending packages are this destination's, ahead of it on purpose
@@ -113,8 +176,9 @@ def align_state(pipeline: dlt.Pipeline, remote: str | None) -> dlt.Pipeline:
         return pipeline
     from dlt.common import logger
 
-    logger.warning(
-        "the local pipeline state does not match the destination's; "
-        "continuing from the cursors saved in the destination"
-    )
+    if not quiet:
+        logger.warning(
+            "the local pipeline state does not match the destination's; "
+            "continuing from the cursors saved in the destination"
+        )
     return pipeline.drop()

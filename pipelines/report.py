@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from pipelines.config import DATASET_NAME
 from pipelines.models import quote
+from pipelines.text import printable
 
 Row = dict[str, Any]
 # key in the row, header, formatter
@@ -222,7 +224,13 @@ def _totals_line(instances: list[Row]) -> str:
 
 
 def _align(headers: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
-    """Return header and rows as aligned text; the columns numbered in `right` align right."""
+    """Return header and rows as aligned text; the columns numbered in `right` align right.
+
+    Values come from the database (names, codes, meanings): control characters in them are
+    escaped, so a name cannot recolour or clear the terminal that reads the report.
+    """
+    headers = [printable(v) for v in headers]
+    rows = [[printable(v) for v in row] for row in rows]
     widths = [max(len(v) for v in column) for column in zip(headers, *rows, strict=True)]
 
     def line(values: Sequence[str]) -> str:
@@ -281,7 +289,9 @@ def _html_table(rows: list[Row], columns: list[Column]) -> str:
         return "<p class='empty'>No rows.</p>"
     head = "".join(f"<th>{escape(title)}</th>" for _, title, _ in columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{escape(fmt(r[key]))}</td>" for key, _, fmt in columns) + "</tr>"
+        "<tr>"
+        + "".join(f"<td>{escape(printable(fmt(r[key])))}</td>" for key, _, fmt in columns)
+        + "</tr>"
         for r in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -331,17 +341,23 @@ _TREND_COLUMNS: list[Column] = [
 
 
 def _chart(draw: Callable[..., None], rows: list[Row], *args: Any) -> str:
-    """Return a chart as base64 PNG; `draw` fills the axes, or a note says there is no data."""
-    figure = Figure(figsize=(8, 4), dpi=100, layout="constrained")
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    if rows:
-        draw(axes, rows, *args)
-    else:
-        axes.text(0.5, 0.5, "no data yet", ha="center", va="center", transform=axes.transAxes)
-        axes.set_axis_off()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    """Return a chart as base64 PNG; `draw` fills the axes, or a note says there is no data.
+
+    Labels come from the database: every text is drawn literally (no mathtext, so a name like
+    `a$x^2$b` is not parsed as a formula, nor fails to parse), control characters escaped.
+    """
+    # the text objects read the setting when they are drawn: savefig stays inside the context
+    with rc_context({"text.parse_math": False}):
+        figure = Figure(figsize=(8, 4), dpi=100, layout="constrained")
+        FigureCanvasAgg(figure)
+        axes = figure.add_subplot()
+        if rows:
+            draw(axes, rows, *args)
+        else:
+            axes.text(0.5, 0.5, "no data yet", ha="center", va="center", transform=axes.transAxes)
+            axes.set_axis_off()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -361,7 +377,7 @@ def _duration_chart(axes: Any, durations: list[Row], names: dict[str, str]) -> N
             by_instance.setdefault(r["instance_id"], []).append(r["duration_seconds"])
     busiest = sorted(by_instance, key=lambda i: (-len(by_instance[i]), i))[:MAX_BOXPLOT_INSTANCES]
     axes.boxplot([by_instance[i] for i in busiest])
-    labels = [names.get(i, i)[:28] for i in busiest]
+    labels = [printable(names.get(i, i))[:28] for i in busiest]
     axes.set_xticks(range(1, len(busiest) + 1), labels, rotation=30, ha="right")
     axes.set_ylabel("duration (seconds)")
     axes.set_title("Duration of finished restores per instance")
@@ -370,7 +386,7 @@ def _duration_chart(axes: Any, durations: list[Row], names: dict[str, str]) -> N
 def _error_code_chart(axes: Any, codes: list[Row]) -> None:
     positions = range(len(codes))
     axes.barh(positions, [c["count_failures"] for c in codes])
-    axes.set_yticks(positions, [_code(c["error_code"]) for c in codes])
+    axes.set_yticks(positions, [printable(_code(c["error_code"]))[:40] for c in codes])
     axes.invert_yaxis()
     axes.set_xlabel("failed restores")
     axes.set_title("Failures by error code")
@@ -381,7 +397,10 @@ def _slowest_chart(axes: Any, slowest: list[Row], names: dict[str, str]) -> None
     positions = range(len(slowest))
     colors = ["tab:red" if r["status"] == "failed" else "tab:green" for r in slowest]
     axes.barh(positions, [r["duration_seconds"] for r in slowest], color=colors)
-    labels = [f"{r['restore_id'][:12]} ({names.get(r['instance_id'], '')[:16]})" for r in slowest]
+    labels = [
+        printable(f"{r['restore_id'][:12]} ({names.get(r['instance_id'], '')[:16]})")
+        for r in slowest
+    ]
     axes.set_yticks(positions, labels)
     axes.invert_yaxis()
     axes.set_xlabel("duration (seconds); red = failed")

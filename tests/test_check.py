@@ -88,7 +88,7 @@ def test_cli_exit_codes(loaded: Runner, tmp_path: Path) -> None:
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "pipelines.cli", "check", "--since-days", "100000", *args],
+            [sys.executable, "-m", "pipelines.cli", "check", "--since-days", "36500", *args],
             env=env,
             cwd=tmp_path,
             capture_output=True,

@@ -187,8 +187,8 @@ def _load_target(
         # e.g. the instance listing failed: nothing of this project was read
         stats.failures.append(exc)
     except PipelineStepFailed as exc:
-        if exc.step != "extract":
-            raise
+        if exc.step != "extract" or disk_full(exc):
+            raise  # the machine, not this project: the run stops with its own line
         # this project is set aside, the others still load
         stats.failures.append(target_failure(exc, settings))
     if stats.instances_listed is not None:

@@ -51,6 +51,8 @@ RESTORE_COLUMNS: dict[str, Any] = {
     "created_at": {"data_type": "timestamp", "timezone": True},
     # the newest copy of a restore read twice in one run (offset drift) wins
     "updated_at": {"data_type": "timestamp", "timezone": True, "dedup_sort": "desc"},
+    # values set aside while shaping, with the reasons; NULL for a clean row (see records.py)
+    "invalid_fields": {"data_type": "text"},
 }
 INSTANCE_COLUMNS: dict[str, Any] = {
     "instance_id": {"data_type": "text", "nullable": False, "primary_key": True},

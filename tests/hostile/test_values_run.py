@@ -10,6 +10,8 @@ import time
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from sources.dcs_restores.records import values_set_aside
 from sources.dcs_restores.settings import MAX_TEXT_CHARS
 from sources.dcs_simulator import World
@@ -205,3 +207,49 @@ def test_hostile_instance_listing_values_are_set_aside(runner: Runner, hostile: 
     assert runner.query("select count(*) from dcs.instances where invalid_fields is not null") == [
         (0,)
     ]
+
+
+def test_a_database_from_before_invalid_fields_goes_on_loading(
+    runner: Runner, hostile: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sources.dcs_restores as source
+
+    world = small_world(seed=10, instances=3, restores=10)
+    sim, server = hostile(world)
+    # the previous version: no invalid_fields column, no such key in the rows
+    with monkeypatch.context() as patch:
+        columns = {k: v for k, v in source.RESTORE_COLUMNS.items() if k != "invalid_fields"}
+        shape = source.shape_restore
+        patch.setattr(source, "RESTORE_COLUMNS", columns)
+        patch.setattr(
+            source,
+            "shape_restore",
+            lambda *args: {k: v for k, v in shape(*args).items() if k != "invalid_fields"},
+        )
+        runner.run(sim, endpoint=server.base_url)
+    assert "invalid_fields" not in {
+        name
+        for (name,) in runner.query(
+            "select column_name from information_schema.columns where table_name = 'restores'"
+        )
+    }
+    victim = expected_restores(world, sim.now)[0]["restore_id"]
+
+    def rewrite(exchange: Exchange) -> Answer | None:
+        if exchange.kind != "restores":
+            return None
+        page = restores_page(exchange)
+        for item in page.get("restore_record_response") or []:
+            if item["restore_id"] == victim:
+                item["progress"] = "NaN"
+        return json_answer(page)
+
+    server.hook = rewrite
+    summary = runner.run(sim, endpoint=server.base_url, lookback=LOOKBACK)
+    assert summary.errors == []
+    assert runner.query(
+        "select restore_id, invalid_fields from dcs.restores where invalid_fields is not null"
+    ) == [(victim, "progress: not a finite number 'NaN'")]
+    server.hook = None
+    runner.run(sim, endpoint=server.base_url, lookback=LOOKBACK)
+    assert_matches_truth(runner, sim)

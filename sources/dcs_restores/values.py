@@ -152,16 +152,22 @@ def unknown_fields(
     A field is dropped (and flagged) when its name is longer than MAX_FIELD_NAME_CHARS, names
     no column or one of dlt's, or gives a column name already `taken` (by the source's own
     columns or an earlier field: `createdAt` beside `created_at`), so it can never overwrite
-    a parsed value; and past `max_fields` kept fields.
+    a parsed value; and every field after `max_fields` kept ones.
 
     Returns:
         How many dropped fields one flag stands for beyond itself (for the count).
     """
     used = set(taken)
-    kept = 0
+    kept = dropped = 0
     over: list[str] = []
     for key, value in raw.items():
         if key not in unknown:
+            continue
+        if kept >= max_fields:
+            # before naming: a record with a million fields costs little
+            dropped += 1
+            if len(over) < 3:
+                over.append(storable(str(key), MAX_FIELD_NAME_CHARS))
             continue
         if not isinstance(key, str):
             flags.append(f"{excerpt(key)}: field name is not text")
@@ -177,20 +183,17 @@ def unknown_fields(
         if name in used:
             flags.append(f"{label}: dropped, its column {name} is taken")
             continue
-        if kept >= max_fields:
-            over.append(label)
-            continue
         if not _new_columns.admit(table, name):
             flags.append(f"{label}: dropped, more than {MAX_NEW_COLUMNS} new columns")
             continue
         used.add(name)
         kept += 1
         row[name] = loose_value(name, value, flags)
-    if not over:
+    if not dropped:
         return 0
-    names = ", ".join(over[:3]) + (", ..." if len(over) > 3 else "")
-    flags.append(f"{len(over)} fields over the limit of {max_fields} dropped: {names}")
-    return len(over) - 1
+    names = ", ".join(over) + (", ..." if dropped > len(over) else "")
+    flags.append(f"{dropped} fields over the limit of {max_fields} dropped: {names}")
+    return dropped - 1
 
 
 def loose_value(name: str, value: Any, flags: list[str]) -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from sources.dcs_restores import RESTORE_COLUMNS, records
+from sources.dcs_restores import RESTORE_COLUMNS, records, values
 from sources.dcs_restores.batches import DLT_COLUMNS, ArrowBatcher
 from sources.dcs_restores.records import (
     RESTORE_OWN_FIELDS,
@@ -385,6 +385,25 @@ def test_unknown_fields_are_bounded_in_number_and_name_length() -> None:
     row = shape(**{"n" * 64: 1, "m" * 65: 2})
     assert row["n" * 64] == 1 and "m" * 65 not in row
     assert "field name longer than 64 characters" in flags(row)
+
+
+def test_a_record_with_very_many_fields_is_shaped() -> None:
+    row = shape(**{f"f{n}": n for n in range(100_000)})
+    assert sum(k.startswith("f") for k in row) == MAX_UNKNOWN_FIELDS
+    assert f"99968 fields over the limit of {MAX_UNKNOWN_FIELDS} dropped: f32, f33, f34, ..." in (
+        flags(row)
+    )
+
+
+def test_new_columns_are_bounded_across_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(values, "MAX_NEW_COLUMNS", 3)
+    monkeypatch.setattr(values, "_new_columns", values._NewColumns())
+    rows = [shape(restore_id=f"r-{n}", **{f"new_{n}": n, "steady": n}) for n in range(5)]
+    assert [row.get(f"new_{n}") for n, row in enumerate(rows)] == [0, 1, None, None, None]
+    assert [row["steady"] for row in rows] == [0, 1, 2, 3, 4]
+    assert "new_2: dropped, more than 3 new columns" in flags(rows[2])
+    # the other table has its own budget
+    assert shape_instance({"instance_id": "i", "new_4": 1}, "p")["new_4"] == 1
 
 
 def test_unknown_field_names_are_stored_as_column_names() -> None:

@@ -354,7 +354,7 @@ def shape_instance(raw: Any, project_id: str) -> dict[str, Any]:
 
     Never raises: an instance is not dropped over its own fields. Values that cannot be
     stored (a timestamp that does not parse, text no loader takes, ...) are NULL or repaired
-    and named in `invalid_fields`.
+    and named in `invalid_fields` (a key only flagged rows have).
     """
     try:
         return _shape_instance(raw, project_id)
@@ -397,7 +397,10 @@ def _shape_instance(raw: Any, project_id: str) -> dict[str, Any]:
             flags.append(f"{field}: {problem}")
             moment = None
         row[field] = moment
-    row[INVALID_FIELDS] = flag_text(flags, uncounted)
+    if flags:
+        # only then: table `instances` has no hint for the column, and dlt warns about a
+        # column that is NULL in every row
+        row[INVALID_FIELDS] = flag_text(flags, uncounted)
     return row
 
 

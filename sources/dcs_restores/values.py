@@ -188,7 +188,10 @@ def unknown_fields(
             continue
         used.add(name)
         kept += 1
-        row[name] = loose_value(name, value, flags)
+        stored = loose_value(name, value, flags)
+        if stored is not None:
+            # a column dlt first sees as null in every row gets no type and a warning
+            row[name] = stored
     if not dropped:
         return 0
     names = ", ".join(over) + (", ..." if dropped > len(over) else "")

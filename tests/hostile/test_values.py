@@ -37,6 +37,13 @@ SURROGATE = "\ud800"
 NUL = "\x00"
 
 
+@pytest.fixture(autouse=True)
+def _own_column_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the budget of new column names is per process: these tests invent hundreds of names,
+    # which must not use up the budget of the tests that run after them
+    monkeypatch.setattr(values, "_new_columns", values._NewColumns())
+
+
 def record(**changes: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "restore_id": "r-1",
@@ -154,6 +161,13 @@ def test_shape_instance_never_raises_and_gives_a_storable_row(field: str, value:
     for key, item in row.items():
         assert_storable(key)
         assert_storable(item)
+
+
+def test_a_clean_instance_row_has_no_flag_column() -> None:
+    # table `instances` has no hint for it: an all-NULL column would make dlt warn
+    row = shape_instance({"instance_id": "i", "name": "n", "created_at": CREATED}, "p")
+    assert row == {"instance_id": "i", "project_id": "p", "name": "n", "created_at": CREATED_AT,
+                   "updated_at": None}  # fmt: skip
 
 
 @pytest.mark.parametrize("raw", [None, "oops", [1, 2], 7, {"instance_id": SURROGATE}])
@@ -280,7 +294,7 @@ def test_progress_kept_or_null_without_a_flag(progress: Any, expected: float | N
 )
 def test_numbers_of_unknown_fields(value: Any, kept: Any, reason: str | None) -> None:
     row = shape(data_size_mb=value)
-    assert row["data_size_mb"] == kept
+    assert row.get("data_size_mb") == kept
     if reason:
         assert f"data_size_mb: {reason}" in flags(row)
     else:
@@ -295,7 +309,7 @@ def test_json_of_unknown_fields_is_cleaned_or_set_aside() -> None:
         too_many=list(range(20_000)),
     )
     assert row["details"] == {"size": None, "k\ufffd": [None, "v\ufffd", 1, "ok"]}
-    assert row["too_deep"] is None and row["too_many"] is None
+    assert "too_deep" not in row and "too_many" not in row
     assert row["just_deep"] == deep(MAX_JSON_DEPTH - 1)
     text = flags(row)
     assert "details: 4 values inside that cannot be stored replaced" in text
@@ -397,7 +411,6 @@ def test_a_record_with_very_many_fields_is_shaped() -> None:
 
 def test_new_columns_are_bounded_across_records(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(values, "MAX_NEW_COLUMNS", 3)
-    monkeypatch.setattr(values, "_new_columns", values._NewColumns())
     rows = [shape(restore_id=f"r-{n}", **{f"new_{n}": n, "steady": n}) for n in range(5)]
     assert [row.get(f"new_{n}") for n, row in enumerate(rows)] == [0, 1, None, None, None]
     assert [row["steady"] for row in rows] == [0, 1, 2, 3, 4]

@@ -152,19 +152,20 @@ def unknown_fields(
     A field is dropped (and flagged) when its name is longer than MAX_FIELD_NAME_CHARS, names
     no column or one of dlt's, or gives a column name already `taken` (by the source's own
     columns or an earlier field: `createdAt` beside `created_at`), so it can never overwrite
-    a parsed value; and every field after `max_fields` kept ones.
+    a parsed value; and every field after the first `max_fields` unknown ones.
 
     Returns:
         How many dropped fields one flag stands for beyond itself (for the count).
     """
     used = set(taken)
-    kept = dropped = 0
+    seen = dropped = 0
     over: list[str] = []
     for key, value in raw.items():
         if key not in unknown:
             continue
-        if kept >= max_fields:
-            # before naming: a record with a million fields costs little
+        seen += 1
+        if seen > max_fields:
+            # before naming: a record with a million fields costs little, flags stay few
             dropped += 1
             if len(over) < 3:
                 over.append(storable(str(key), MAX_FIELD_NAME_CHARS))
@@ -187,7 +188,6 @@ def unknown_fields(
             flags.append(f"{label}: dropped, more than {MAX_NEW_COLUMNS} new columns")
             continue
         used.add(name)
-        kept += 1
         stored = loose_value(name, value, flags)
         if stored is not None:
             # a column dlt first sees as null in every row gets no type and a warning

@@ -36,6 +36,7 @@ from sources.dcs_restores import ExtractStats, SourceSettings, dcs_restores
 from sources.dcs_restores.client import DcsApiError
 from sources.dcs_restores.config import ConfigError
 from sources.dcs_restores.targets import load_targets
+from sources.dcs_restores.values import values_set_aside
 
 
 class RunFailed(Exception):
@@ -61,6 +62,8 @@ class RunSummary:
     rows_extracted: int = 0
     restores_total: int = 0
     rejected: int = 0
+    # values set to NULL because they could not be stored as sent (see column invalid_fields)
+    values_set_aside: int = 0
     unknown_status: int = 0
     # load packages an interrupted earlier run left behind, loaded by this run first
     pending_loaded: list[str] = field(default_factory=list)
@@ -90,6 +93,14 @@ class RunSummary:
             f"rejected records: {self.rejected} (see table {DATASET_NAME}.restores_rejected)"
             if self.rejected
             else "rejected records: 0",
+            *(
+                [
+                    f"values set aside: {self.values_set_aside} (NULL, named in column "
+                    "invalid_fields)"
+                ]
+                if self.values_set_aside
+                else []
+            ),
             *(
                 [f"restores with an unknown status: {self.unknown_status} (loaded as they are)"]
                 if self.unknown_status
@@ -173,6 +184,7 @@ def _load_target(
 ) -> list[str]:
     """Extract and load one project into `pipeline`; returns its one-line errors."""
     stats = ExtractStats()
+    set_aside_before = values_set_aside()
     try:
         source = dcs_restores(
             settings=settings,
@@ -198,6 +210,7 @@ def _load_target(
     summary.instances_failed.extend(f.instance_id for f in stats.failures if f.instance_id)
     summary.rows_extracted += stats.rows
     summary.rejected += stats.rejected
+    summary.values_set_aside += values_set_aside() - set_aside_before
     summary.unknown_status += stats.unknown_status
     summary.requests += stats.requests
     summary.retries += stats.retries

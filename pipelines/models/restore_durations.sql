@@ -1,5 +1,5 @@
 -- one row per finished (succeed or failed) restore; key restore_id
--- duration_seconds is null when a finished restore has no updated_at
+-- duration_seconds is null when a finished restore has no updated_at, or one before created_at
 with
 
 restores_finished as (

@@ -48,9 +48,14 @@ final as (
         coalesce(is_in_progress, false) as is_in_progress,
         coalesce(is_finished, false) as is_finished,
         coalesce(is_failed, false) as is_failed,
-        -- updated_at is the completion time only once a restore has finished
+        -- updated_at is the completion time only once a restore has finished; a duration
+        -- is never negative or infinite (the loader already sets such an updated_at aside)
         case
-            when is_finished
+            when
+                is_finished
+                and updated_at >= created_at
+                and isfinite(created_at)
+                and isfinite(updated_at)
                 then cast(
                     extract(epoch from updated_at) - extract(epoch from created_at)
                     as double precision

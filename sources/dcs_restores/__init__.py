@@ -53,6 +53,8 @@ RESTORE_COLUMNS: dict[str, Any] = {
     "created_at": {"data_type": "timestamp", "timezone": True},
     # the newest copy of a restore read twice in one run (offset drift) wins
     "updated_at": {"data_type": "timestamp", "timezone": True, "dedup_sort": "desc"},
+    # values set aside while shaping, with the reasons; NULL for a clean row (see records.py)
+    "invalid_fields": {"data_type": "text"},
 }
 INSTANCE_COLUMNS: dict[str, Any] = {
     "instance_id": {"data_type": "text", "nullable": False, "primary_key": True},
@@ -126,14 +128,12 @@ class ExtractStats:
 def _shape(
     raw: Any, settings: SourceSettings, instance_id: str
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """Return (row, None), or (None, quarantine row): a record never stops its page."""
+    """Return (row, None), or (None, quarantine row): shaping raises nothing but RecordError."""
     try:
         return shape_restore(raw, settings.project_id, instance_id), None
     except RecordError as exc:
-        reason = str(exc)
-    except Exception as exc:  # a value no rule foresaw: set the record aside, say why
-        reason = f"unexpected {type(exc).__name__}: {str(exc)[:200]}"
-    return None, rejected_row(Rejected(reason, raw), settings.project_id, instance_id)
+        quarantined = rejected_row(Rejected(str(exc), raw), settings.project_id, instance_id)
+        return None, quarantined
 
 
 def _instance_failure(instance_id: str, error: BaseException) -> DcsApiError:
@@ -268,12 +268,8 @@ def _readable(listed: list[dict[str, Any]], stats: ExtractStats) -> list[dict[st
 
 
 def _instance_row(item: dict[str, Any], settings: SourceSettings) -> dict[str, Any]:
-    try:
-        row = shape_instance(item, settings.project_id)
-    except Exception as exc:  # keep the instance, without the fields that broke
-        logger.warning(f"instance {item['instance_id']}: {type(exc).__name__} while shaping")
-        row = {"instance_id": item["instance_id"], "project_id": settings.project_id}
-    return row | {"endpoint": settings.endpoint}
+    # shape_instance never raises: odd fields become NULL, named in invalid_fields
+    return shape_instance(item, settings.project_id) | {"endpoint": settings.endpoint}
 
 
 @dlt.source(name=SOURCE_NAME, section=SECTION, max_table_nesting=0)

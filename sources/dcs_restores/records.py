@@ -1,27 +1,85 @@
-"""Shaping of raw API records into clean rows: timestamps, numbers, nulls and rejects."""
+"""Shaping of raw API records into clean rows: timestamps, numbers, nulls, rejects, set-asides.
+
+Shaping is total: whatever a record holds, `shape_restore` returns a row or raises
+`RecordError` (the record goes to quarantine), and `shape_instance` always returns a row.
+A record is rejected when what identifies or places it is unusable (restore_id, created_at)
+or a known field has a JSON type it cannot have; a single bad value is set aside instead:
+NULL (or repaired, for text) and named with its reason in column `invalid_fields`.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from .settings import RESTORE_TEXT_FIELDS
-
-# "yyyy-mm-dd hh:mm:ss" (documented by Terraform for some regions) or ISO 8601 with optional
-# fraction and zone; values without a zone are UTC
-_TIMESTAMP = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
-    r"\s*(Z|z|UTC|[+-]\d{2}(?::?\d{2})?)?$"
+from .settings import (
+    EARLIEST_CREATED_AT,
+    MAX_INSTANCE_FIELDS,
+    MAX_RAW_RECORD_CHARS,
+    MAX_RESTORE_ID_CHARS,
+    MAX_TEXT_CHARS,
+    MAX_UNKNOWN_FIELDS,
+    RESTORE_TEXT_FIELDS,
+)
+from .values import (
+    INVALID_FIELDS,
+    clean_text,
+    excerpt,
+    flag_text,
+    storable,
+    unknown_fields,
+    values_set_aside,
 )
 
+__all__ = [
+    "INVALID_FIELDS",
+    "MAX_FUTURE",
+    "RecordError",
+    "Rejected",
+    "is_null",
+    "parse_timestamp",
+    "rejected_row",
+    "shape_instance",
+    "shape_restore",
+    "values_set_aside",
+]
+
+# "yyyy-mm-dd hh:mm:ss" (documented by Terraform for some regions) or ISO 8601 with optional
+# fraction and zone; values without a zone are UTC. ASCII digits only: `\d` would take "٢٠٢٤".
+_TIMESTAMP = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
+    r"\s*(Z|z|UTC|[+-]\d{2}(?::?\d{2})?)?$",
+    re.ASCII,
+)
 
 # a created_at later than now + this is garbage, not clock skew (a year: the demo's simulated
 # clock runs ahead of the real one by days, never by a year)
 MAX_FUTURE = timedelta(days=366)
+
+
+# the columns of table `restores` the source fills itself; an unknown field may not take one
+RESTORE_OWN_FIELDS = frozenset(
+    {
+        "restore_id",
+        "project_id",
+        "instance_id",
+        "endpoint",
+        "progress",
+        "created_at",
+        "updated_at",
+        INVALID_FIELDS,
+        *RESTORE_TEXT_FIELDS,
+    }
+)
+_INSTANCE_OWN_FIELDS = frozenset(
+    {"instance_id", "project_id", "endpoint", "created_at", "updated_at", INVALID_FIELDS}
+)
 
 
 class RecordError(ValueError):
@@ -45,18 +103,7 @@ def is_null(value: Any) -> bool:
     return isinstance(value, dict | list) and not value
 
 
-def _is_plain_utc(value: Any) -> bool:
-    """True for `yyyy-mm-ddThh:mm:ssZ` and `yyyy-mm-ddThh:mm:ss.fffZ`."""
-    return (
-        isinstance(value, str)
-        and len(value) in (20, 24)
-        and value[-1] == "Z"
-        and value[4] == value[7] == "-"
-        and value[10] == "T"
-        and value[13] == value[16] == ":"
-        and (len(value) == 20 or value[19] == ".")
-        and value[:4].isdigit()
-    )
+# --- timestamps ------------------------------------------------------------------------------
 
 
 def parse_timestamp(value: Any) -> datetime | None:
@@ -66,14 +113,33 @@ def parse_timestamp(value: Any) -> datetime | None:
     (taken as UTC). Null-like values give None.
 
     Raises:
-        RecordError: the value is not a timestamp.
+        RecordError: the value is not a timestamp, or not one a datetime can hold in UTC;
+            never anything else.
     """
-    if _is_plain_utc(value):
-        # the API's usual shape, e.g. 2025-02-26T19:01:39.574Z: 20x faster than the regex
+    if (
+        type(value) is str
+        and len(value) in (20, 24)
+        and value[-1] == "Z"
+        and value[4] == value[7] == "-"
+        and value[10] == "T"
+        and value[13] == value[16] == ":"
+    ):
+        # the API's usual shape, e.g. 2025-02-26T19:01:39.574Z: 20x faster than the regex;
+        # what fromisoformat refuses gets the regex's verdict below
         try:
             return datetime.fromisoformat(value)
-        except ValueError as exc:
-            raise RecordError(f"unparseable timestamp {value[:40]!r}") from exc
+        except ValueError:
+            pass
+    try:
+        return _parse_timestamp(value)
+    except RecordError:
+        raise
+    except (ValueError, OverflowError) as exc:
+        # an offset of a day or more, a year that leaves 1..9999 when moved to UTC
+        raise RecordError(f"timestamp out of range {excerpt(value)}") from exc
+
+
+def _parse_timestamp(value: Any) -> datetime | None:
     if is_null(value):
         return None
     if not isinstance(value, str):
@@ -93,94 +159,277 @@ def parse_timestamp(value: Any) -> datetime | None:
         return parsed.replace(tzinfo=UTC)
     sign = 1 if zone[0] == "+" else -1
     digits = zone[1:].replace(":", "")
-    offset_min = int(digits[:2]) * 60 + int(digits[2:4] or 0)
-    return parsed.replace(tzinfo=timezone(sign * timedelta(minutes=offset_min))).astimezone(UTC)
+    hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+    if hours > 23 or minutes > 59:
+        raise RecordError(f"unparseable timestamp {value[:40]!r}: offset out of range")
+    offset = timezone(sign * timedelta(hours=hours, minutes=minutes))
+    return parsed.replace(tzinfo=offset).astimezone(UTC)
 
 
-def _text(name: str, value: Any) -> str | None:
-    if is_null(value):
+class _FutureLimit:
+    """now + MAX_FUTURE, recomputed once a minute: datetime.now() per row costs 0.5 µs."""
+
+    def __init__(self) -> None:
+        self._minute = -1
+        self._limit = datetime.now(UTC) + MAX_FUTURE
+
+    def __call__(self) -> datetime:
+        minute = int(time.time()) // 60
+        if minute != self._minute:
+            self._limit = datetime.now(UTC) + MAX_FUTURE
+            self._minute = minute
+        return self._limit
+
+
+_future_limit = _FutureLimit()
+
+
+def _implausible(moment: datetime) -> str | None:
+    if moment < EARLIEST_CREATED_AT:
+        return f"{moment.isoformat()[:10]} is not a real restore time"
+    if moment > _future_limit():
+        return f"{moment.isoformat()[:10]} is far in the future"
+    return None
+
+
+# --- known fields ----------------------------------------------------------------------------
+
+
+def _text(name: str, value: Any, flags: list[str]) -> str | None:
+    kind = type(value)
+    if kind is str:
+        text = value.strip()
+        if not text:
+            return None
+        if text.isascii() and len(text) <= MAX_TEXT_CHARS and "\x00" not in text:
+            return text
+        text, notes = clean_text(text)
+        flags += [f"{name}: {note}" for note in notes]
+        return text
+    if value is None or ((kind is dict or kind is list) and not value):
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise RecordError(f"field {name} has type {type(value).__name__}, expected a string")
-    return str(value).strip()
-
-
-def _progress(value: Any) -> float | None:
-    if is_null(value):
+    if kind is int:
+        return str(value)
+    if kind is float:
+        if math.isfinite(value):
+            return str(value)
+        flags.append(f"{name}: not a finite number {excerpt(value)}")
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise RecordError(f"field progress has type {type(value).__name__}, expected a number")
+    raise RecordError(f"field {name} has type {kind.__name__}, expected a string")
+
+
+def _progress(value: Any, flags: list[str]) -> float | None:
+    kind = type(value)
+    if kind is str:
+        try:
+            number = float(value)  # takes surrounding blanks itself
+        except ValueError:
+            text = value.strip().rstrip("%")
+            if not value.strip():
+                return None
+            try:
+                number = float(text)
+            except ValueError:
+                flags.append(f"progress: not a number {excerpt(value, 20)}")
+                return None
+    elif kind is float or kind is int:
+        try:
+            number = float(value)
+        except OverflowError:
+            flags.append(f"progress: not a finite number {excerpt(value, 20)}")
+            return None
+    elif value is None or ((kind is dict or kind is list) and not value):
+        return None
+    else:
+        raise RecordError(f"field progress has type {kind.__name__}, expected a number")
+    if 0.0 <= number <= 100.0:
+        return number
+    # NaN fails the comparison too
+    what = "not a finite number" if not math.isfinite(number) else "outside 0..100"
+    flags.append(f"progress: {what} {excerpt(value, 20)}")
+    return None
+
+
+def _restore_id(value: Any) -> str:
+    kind = type(value)
+    if kind is str:
+        restore_id = value.strip()
+    elif kind is int or kind is float:
+        restore_id = str(value)
+    elif value is None or ((kind is dict or kind is list) and not value):
+        restore_id = ""
+    else:
+        raise RecordError(f"field restore_id has type {kind.__name__}, expected a string")
+    if not restore_id:
+        raise RecordError("record has no restore_id")
+    if len(restore_id) > MAX_RESTORE_ID_CHARS:
+        raise RecordError(
+            f"restore_id is {len(restore_id)} characters long, more than {MAX_RESTORE_ID_CHARS}"
+        )
+    if not restore_id.isprintable():
+        # control characters, NUL, lone surrogates: not an id anyone can look up
+        raise RecordError(f"restore_id {excerpt(restore_id)} has characters that are not printable")
+    return restore_id
+
+
+def _updated_at(value: Any, created_at: datetime, flags: list[str]) -> datetime | None:
     try:
-        return float(str(value).strip().rstrip("%"))
-    except ValueError as exc:
-        raise RecordError(f"field progress is not a number: {str(value)[:20]!r}") from exc
+        updated_at = parse_timestamp(value)
+    except RecordError as exc:
+        flags.append(f"updated_at: {exc}")
+        return None
+    if updated_at is None:
+        return None
+    if updated_at < created_at:
+        # it would give a negative duration
+        flags.append(f"updated_at: {updated_at.isoformat()} is before created_at")
+        return None
+    if updated_at > _future_limit():
+        # (not before 2000: it is not before created_at)
+        flags.append(f"updated_at: {_implausible(updated_at)}")
+        return None
+    return updated_at
+
+
+# --- rows ------------------------------------------------------------------------------------
 
 
 def shape_restore(raw: Any, project_id: str, instance_id: str) -> dict[str, Any]:
     """Turn one InstanceRestoreInfo into a row for table `restores`.
 
-    Known fields keep their API names; unknown fields pass through so a new API field
-    becomes a new column instead of breaking the run.
+    Known fields keep their API names; unknown fields pass through under their column names
+    (bounded in number and name length) so a new API field becomes a new column instead of
+    breaking the run. Values that cannot be stored are set aside and named in
+    `invalid_fields` (None for a clean row).
 
     Raises:
-        RecordError: the record has no restore_id, no parseable created_at (or one far in the
-            future), or a wrong type.
+        RecordError: the record has no usable restore_id, no plausible created_at (missing,
+            unparseable, before 2000 or far in the future), a known field of a wrong type, or
+            anything else that makes shaping fail; never anything else.
     """
     if not isinstance(raw, dict):
         raise RecordError(f"record is a {type(raw).__name__}, expected an object")
-    restore_id = _text("restore_id", raw.get("restore_id"))
-    if not restore_id:
-        raise RecordError("record has no restore_id")
+    try:
+        return _shape_restore(raw, project_id, instance_id)
+    except RecordError:
+        raise
+    except Exception as exc:
+        # whatever a record holds must not end the run: it goes to quarantine
+        raise RecordError(f"record cannot be shaped: {type(exc).__name__}") from exc
+
+
+def _shape_restore(raw: dict[str, Any], project_id: str, instance_id: str) -> dict[str, Any]:
+    flags: list[str] = []
+    restore_id = _restore_id(raw.get("restore_id"))
     created_at = parse_timestamp(raw.get("created_at"))
     if created_at is None:
         raise RecordError("record has no created_at")
-    if created_at > datetime.now(UTC) + MAX_FUTURE:
-        # such a value would become the instance's cursor and hide every later restore
-        raise RecordError(f"created_at {created_at:%Y-%m-%d} is far in the future")
-    row: dict[str, Any] = {
-        key: (None if is_null(value) else value)
-        for key, value in raw.items()
-        if key not in RESTORE_TEXT_FIELDS and key not in {"restore_id", "progress"}
-    }
-    row.update({field: _text(field, raw.get(field)) for field in RESTORE_TEXT_FIELDS})
+    # a placeholder (0001-01-01, 1970-01-01) or a far-future time would become the
+    # instance's cursor, and the latter would hide every later restore
+    if created_at < EARLIEST_CREATED_AT or created_at > _future_limit():
+        raise RecordError(f"created_at {_implausible(created_at)}")
+    row: dict[str, Any] = {}
+    uncounted = 0
+    if not RESTORE_OWN_FIELDS.issuperset(raw):
+        unknown = raw.keys() - RESTORE_OWN_FIELDS
+        uncounted = unknown_fields(
+            raw, unknown, RESTORE_OWN_FIELDS, row, flags, "restores", MAX_UNKNOWN_FIELDS
+        )
+    for field in RESTORE_TEXT_FIELDS:
+        row[field] = _text(field, raw.get(field), flags)
     if row["status"] is not None:
         row["status"] = row["status"].lower()
-    row.update(
-        restore_id=restore_id,
-        project_id=project_id,
-        instance_id=instance_id,
-        created_at=created_at,
-        updated_at=parse_timestamp(raw.get("updated_at")),
-        progress=_progress(raw.get("progress")),
-    )
+    row["restore_id"] = restore_id
+    row["project_id"] = project_id
+    row["instance_id"] = storable(instance_id)
+    row["created_at"] = created_at
+    row["updated_at"] = _updated_at(raw.get("updated_at"), created_at, flags)
+    row["progress"] = _progress(raw.get("progress"), flags)
+    row[INVALID_FIELDS] = flag_text(flags, uncounted) if flags else None
     return row
 
 
-def shape_instance(raw: dict[str, Any], project_id: str) -> dict[str, Any]:
-    """Turn one instance of the instance listing into a row for table `instances`."""
-    row = {key: (None if is_null(value) else value) for key, value in raw.items()}
-    row["project_id"] = project_id
+def shape_instance(raw: Any, project_id: str) -> dict[str, Any]:
+    """Turn one instance of the instance listing into a row for table `instances`.
+
+    Never raises: an instance is not dropped over its own fields. Values that cannot be
+    stored (a timestamp that does not parse, text no loader takes, ...) are NULL or repaired
+    and named in `invalid_fields` (a key only flagged rows have).
+    """
+    try:
+        return _shape_instance(raw, project_id)
+    except Exception as exc:
+        instance_id = raw.get("instance_id") if isinstance(raw, dict) else None
+        return {
+            "instance_id": storable(str(instance_id), MAX_RESTORE_ID_CHARS)
+            if instance_id is not None
+            else None,
+            "project_id": project_id,
+            INVALID_FIELDS: flag_text([f"instance: cannot be shaped: {type(exc).__name__}"]),
+        }
+
+
+def _shape_instance(raw: Any, project_id: str) -> dict[str, Any]:
+    flags: list[str] = []
+    if not isinstance(raw, dict):
+        flags.append(f"instance: a {type(raw).__name__}, expected an object")
+        raw = {}
+    instance_id = raw.get("instance_id")
+    row: dict[str, Any] = {
+        "instance_id": None if is_null(instance_id) else storable(str(instance_id)),
+        "project_id": project_id,
+    }
+    uncounted = 0
+    unknown = raw.keys() - _INSTANCE_OWN_FIELDS
+    if unknown:
+        uncounted = unknown_fields(
+            raw, unknown, _INSTANCE_OWN_FIELDS, row, flags, "instances", MAX_INSTANCE_FIELDS
+        )
     for field in ("created_at", "updated_at"):
         try:
-            row[field] = parse_timestamp(raw.get(field))
-        except RecordError:
+            moment = parse_timestamp(raw.get(field))
+        except RecordError as exc:
             # an odd instance timestamp is not worth dropping the instance over
-            row[field] = None
+            flags.append(f"{field}: {exc}")
+            moment = None
+        problem = _implausible(moment) if moment is not None else None
+        if problem:
+            flags.append(f"{field}: {problem}")
+            moment = None
+        row[field] = moment
+    if flags:
+        # only then: table `instances` has no hint for the column, and dlt warns about a
+        # column that is NULL in every row
+        row[INVALID_FIELDS] = flag_text(flags, uncounted)
     return row
 
 
 def rejected_row(rejected: Rejected, project_id: str, instance_id: str) -> dict[str, Any]:
-    """Return the quarantine row for a record that could not be loaded."""
-    raw_json = json.dumps(rejected.raw, sort_keys=True, default=str)
-    digest = hashlib.sha256(f"{project_id}/{instance_id}/{raw_json}".encode()).hexdigest()
+    """Return the quarantine row for a record that could not be loaded.
+
+    The raw record is kept as JSON text (NUL and surrogates escaped, NaN as `NaN`), cut at
+    MAX_RAW_RECORD_CHARS; its restore_id becomes a column only when it is a usable id.
+    """
+    try:
+        raw_json = json.dumps(rejected.raw, sort_keys=True, default=str)
+    except Exception as exc:  # nested too deep for the encoder
+        raw_json = json.dumps(f"<record cannot be rendered: {type(exc).__name__}>")
+    raw_json = raw_json[:MAX_RAW_RECORD_CHARS]
+    key = f"{project_id}/{instance_id}/{raw_json}"
+    # surrogatepass: an instance id with a lone surrogate still hashes
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
     restore_id = rejected.raw.get("restore_id") if isinstance(rejected.raw, dict) else None
+    try:
+        usable_id: str | None = _restore_id(restore_id) if isinstance(restore_id, str) else None
+    except RecordError:
+        usable_id = None
     return {
         "record_hash": digest,
         # when the record has a usable id, so a rejected restore can be found
-        "restore_id": restore_id if isinstance(restore_id, str) and restore_id else None,
+        "restore_id": usable_id,
         "project_id": project_id,
-        "instance_id": instance_id,
-        "reason": rejected.reason,
+        "instance_id": storable(instance_id),
+        "reason": storable(rejected.reason, 2000),
         "raw_record": raw_json,
         "rejected_at": datetime.now(UTC),
     }

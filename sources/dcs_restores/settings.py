@@ -60,3 +60,19 @@ EARLIEST_CREATED_AT = datetime(2000, 1, 1, tzinfo=UTC)
 # every begin_time is sent this much earlier: a server reading it in its own zone (UTC-12 at
 # the most) still returns the rows from the intended instant on
 BEGIN_TIME_MARGIN = timedelta(hours=14)
+# --- what a record may hold (records.py): everything the server sends is bounded ---------
+# (a created_at before EARLIEST_CREATED_AT rejects the record)
+MAX_RESTORE_ID_CHARS = 128
+# longer text values are truncated (and flagged): 64 Ki characters, at most 256 KiB as UTF-8
+MAX_TEXT_CHARS = 65_536
+# fields the source does not know: per record, per name, and new column names per process
+MAX_UNKNOWN_FIELDS = 32
+MAX_INSTANCE_FIELDS = 128  # the instance listing has ~50 fields of its own
+MAX_FIELD_NAME_CHARS = 64
+MAX_NEW_COLUMNS = 200  # PostgreSQL allows 1600 columns a table
+# an object or array in an unknown field: deeper or larger ones are set aside whole
+MAX_JSON_DEPTH = 32
+MAX_JSON_VALUES = 10_000
+MAX_JSON_CHARS = 1_048_576
+MAX_INVALID_FIELDS_CHARS = 4096
+MAX_RAW_RECORD_CHARS = 1_048_576

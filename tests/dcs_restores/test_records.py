@@ -62,6 +62,53 @@ def test_parse_timestamp_rejects(value: object) -> None:
         parse_timestamp(value)
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        # offsets of a day or more: timezone() refuses them
+        "2024-01-01T00:00:00+24:00",
+        "2024-01-01T00:00:00-24:00",
+        "2024-01-01T00:00:00+9999",
+        "2024-01-01T00:00:00+23:60",
+        # years that leave 1..9999 once moved to UTC
+        "9999-12-31T23:00:00-05:00",
+        "0001-01-01T00:00:00+05:00",
+        "0000-01-01T00:00:00Z",
+        "0000-01-01T00:00:00.000Z",
+        # digits that are not ASCII, characters no loader stores
+        "\u0662\u0660\u0662\u0664-01-01T00:00:00Z",
+        "2024-01-01T00:00:00\x00Z",
+        "2024-01-01T00:00:00\ud800",
+        "2024-01-01T00:00:00.1234567890Z",
+        # types
+        10**30,
+        1.5,
+        float("nan"),
+        True,
+        ["2024-01-01T00:00:00Z"],
+        {"at": "2024-01-01T00:00:00Z"},
+    ],
+)
+def test_parse_timestamp_raises_only_record_error(value: object) -> None:
+    # not ValueError or OverflowError from datetime: a caller catching RecordError is safe
+    with pytest.raises(RecordError) as caught:
+        parse_timestamp(value)
+    assert type(caught.value) is RecordError
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("9999-12-31T23:00:00+05:00", datetime(9999, 12, 31, 18, tzinfo=UTC)),
+        ("0001-01-01T10:00:00+05:00", datetime(1, 1, 1, 5, tzinfo=UTC)),
+        ("2024-01-01T00:00:00+23:59", datetime(2023, 12, 31, 0, 1, tzinfo=UTC)),
+        ("2024-01-01T00:00:00-23:59", datetime(2024, 1, 1, 23, 59, tzinfo=UTC)),
+    ],
+)
+def test_parse_timestamp_edges_that_fit(value: str, expected: datetime) -> None:
+    assert parse_timestamp(value) == expected
+
+
 def doc_record(**changes: object) -> dict[str, object]:
     record: dict[str, object] = {
         "backup_id": "f4823e9e-fe9b-4ffd-be79-4e5d6de272bb",
@@ -96,6 +143,7 @@ def test_shape_restore_doc_example() -> None:
         "status": "succeed",
         "project_id": "p" * 32,
         "instance_id": "i-1",
+        "invalid_fields": None,
     }
 
 
@@ -113,7 +161,7 @@ def test_shape_restore_keeps_unknown_fields_and_nulls_empty_values() -> None:
         ({"restore_id": ""}, "no restore_id"),
         ({"created_at": "not-a-date"}, "unparseable timestamp"),
         ({"created_at": {}}, "no created_at"),
-        ({"progress": "abc"}, "progress is not a number"),
+        ({"progress": ["x"]}, "field progress has type list"),
         ({"status": ["x"]}, "field status has type list"),
     ],
 )

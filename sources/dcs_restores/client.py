@@ -129,7 +129,7 @@ def _transport_failure(
             None, "connection_error", f"connection_error: connection refused by {host}:{port}"
         )
     if any(isinstance(c, requests.Timeout | TimeoutError | ReadTimeoutError) for c in chain):
-        return _Failure(None, "timeout", f"timeout: no answer within {timeout:g}s")
+        return _Failure(None, "timeout", f"timeout: answer not complete within {timeout:g}s")
     if in_body:
         return _Failure(None, "truncated_body", "truncated_body: the answer broke off mid-body")
     kind = "connection_error" if isinstance(exc, requests.ConnectionError) else "transport_error"

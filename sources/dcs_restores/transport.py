@@ -51,6 +51,9 @@ class Flight:
         self.cancel = cancel
         self.reason: str | None = None
         self.conn: HTTPConnection | None = None
+        # kept apart from conn.sock: http.client drops that reference when it hands the
+        # socket over to a response that reads until the connection closes
+        self.sock: socket.socket | None = None
 
     def check(self) -> None:
         """Raise `Aborted` when the watchdog has shut this attempt down."""
@@ -60,13 +63,12 @@ class Flight:
     def _abort(self, reason: str) -> None:
         if self.reason is None:
             self.reason = reason
-        conn = self.conn
-        sock = getattr(conn, "sock", None) if conn is not None else None
-        if sock is not None:
-            # shutdown (not close) from another thread: a blocked recv returns at once, and
-            # the descriptor stays valid until the attempt's own thread closes it
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+        for sock in (self.sock, getattr(self.conn, "sock", None)):
+            if sock is not None:
+                # shutdown (not close) from another thread: a blocked recv returns at once,
+                # and the descriptor stays valid until the attempt's own thread closes it
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
 
 
 class _Watchdog:
@@ -116,18 +118,28 @@ def _register(conn: HTTPConnection) -> None:
     flight: Flight | None = getattr(_current, "flight", None)
     if flight is not None:
         flight.conn = conn
+        if conn.sock is not None:
+            flight.sock = conn.sock
 
 
 class _Connection(HTTPConnection):
     def request(self, *args: Any, **kwargs: Any) -> None:
-        _register(self)
+        _register(self)  # a reused connection: its socket; a new one: connect() below
         super().request(*args, **kwargs)
+
+    def connect(self) -> None:
+        super().connect()
+        _register(self)
 
 
 class _TLSConnection(HTTPSConnection):
     def request(self, *args: Any, **kwargs: Any) -> None:
         _register(self)
         super().request(*args, **kwargs)
+
+    def connect(self) -> None:
+        super().connect()
+        _register(self)
 
 
 class _Pool(HTTPConnectionPool):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
 import socket
@@ -17,7 +18,7 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 from dlt.common import logger
-from urllib3.exceptions import HTTPError, NameResolutionError, ReadTimeoutError
+from urllib3.exceptions import NameResolutionError, ProtocolError, ReadTimeoutError
 
 from . import auth
 from .config import ENV_PREFIX, Credentials, SourceSettings
@@ -358,11 +359,14 @@ class DcsClient:
             response = self._session().get(
                 url, headers=headers, timeout=self._timeout, allow_redirects=False, stream=True
             )
-        except (requests.ConnectionError, requests.Timeout, OSError) as exc:
+        except Exception as exc:
             flight.check()
-            return _transport_failure(exc, self._timeout[1], self._host, self._port, False)
-        except Exception as exc:  # a malformed Location, a header requests cannot parse, ...
-            flight.check()
+            if isinstance(exc, requests.ConnectionError | requests.Timeout) or (
+                # every requests exception is an OSError; the others say the answer is bad
+                isinstance(exc, OSError) and not isinstance(exc, requests.RequestException)
+            ):
+                return _transport_failure(exc, self._timeout[1], self._host, self._port, False)
+            # a malformed Location, a header that requests or urllib3 cannot parse, ...
             return _Failure(
                 None,
                 "malformed_answer",
@@ -375,7 +379,7 @@ class DcsClient:
             raise
         except TruncatedBody:
             return _Failure(None, "truncated_body", "truncated_body: the answer broke off mid-body")
-        except (requests.RequestException, OSError, HTTPError) as exc:
+        except (OSError, ProtocolError, ReadTimeoutError, http.client.HTTPException) as exc:
             flight.check()
             return _transport_failure(exc, self._timeout[1], self._host, self._port, True)
         except Exception as exc:  # an unknown Content-Encoding, a corrupt gzip stream, ...

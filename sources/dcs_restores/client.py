@@ -329,12 +329,15 @@ class DcsClient:
                     f"timeout: answer not complete within {self._deadline_s:g}s",
                 )
             except BodyTooLarge:
-                raise DcsApiError(
-                    f"{where}: body_too_large: the answer exceeds max_body_mb="
-                    f"{self._max_body // (1024 * 1024)} ({ENV_PREFIX}MAX_BODY_MB)",
-                    code="body_too_large",
-                    instance_id=instance_id,
-                ) from None
+                fetched = None
+        if fetched is None:
+            # raised outside the handler: no context chain that keeps the read frames alive
+            raise DcsApiError(
+                f"{where}: body_too_large: the answer exceeds max_body_mb="
+                f"{self._max_body // (1024 * 1024)} ({ENV_PREFIX}MAX_BODY_MB)",
+                code="body_too_large",
+                instance_id=instance_id,
+            )
         if isinstance(fetched, _Failure):
             return fetched
         response, body = fetched
@@ -352,7 +355,7 @@ class DcsClient:
 
     def _fetch(
         self, url: str, headers: dict[str, str], flight: Flight
-    ) -> tuple[requests.Response, bytes | None] | _Failure:
+    ) -> tuple[requests.Response, bytearray | None] | _Failure:
         """Get the answer and its body (None for a status whose body is not read in full)."""
         try:
             # no redirects: requests would forward X-Auth-Token / X-Security-Token to any host
@@ -394,7 +397,7 @@ class DcsClient:
             if flight.reason is not None and flight.conn is not None:
                 flight.conn.close()  # shut down by the watchdog: never back to the pool
 
-    def _text(self, body: bytes | None, response: requests.Response, where: str) -> str:
+    def _text(self, body: bytearray | None, response: requests.Response, where: str) -> str:
         content_type = str(response.headers.get("Content-Type", ""))
         text, fallback = decode_text(body or b"", content_type)
         if fallback is not None and where not in self._warned:
@@ -410,7 +413,7 @@ class DcsClient:
     def _interpret(
         self,
         response: requests.Response,
-        body: bytes | None,
+        body: bytearray | None,
         where: str,
         instance_id: str | None,
         list_key: str | None,

@@ -184,7 +184,8 @@ class _Inflater:
         self._first = True
         self._obj = self._new()
         self.size = 0
-        self.parts: list[bytes] = []
+        # one growing buffer rather than parts joined at the end: no second copy at the peak
+        self.out = bytearray()
 
     def _new(self) -> Any:
         if self._gzip:
@@ -193,7 +194,8 @@ class _Inflater:
 
     def feed(self, data: bytes) -> None:
         while data:
-            room = self._limit + 1 - self.size
+            # in steps: one 64 KiB chunk of a bomb can inflate to 64 MiB in a single call
+            room = min(self._limit + 1 - self.size, READ_CHUNK_BYTES * 16)
             try:
                 out = self._obj.decompress(data, room)
             except zlib.error:
@@ -206,8 +208,9 @@ class _Inflater:
             self._first = False
             self.size += len(out)
             if self.size > self._limit:
+                self.out.clear()  # a traceback kept in a report must not keep the bytes
                 raise BodyTooLarge()
-            self.parts.append(out)
+            self.out += out
             data = self._obj.unconsumed_tail
             if self._obj.eof:
                 data = self._obj.unused_data
@@ -216,11 +219,11 @@ class _Inflater:
                 else:
                     data = b""
 
-    def finish(self) -> bytes:
+    def finish(self) -> bytearray:
         if not self._obj.eof:
             # more output could be pending only without eof: an incomplete stream
             raise TruncatedBody()
-        return b"".join(self.parts)
+        return self.out
 
 
 class TruncatedBody(Exception):
@@ -241,7 +244,7 @@ def content_length(response: Any) -> int | None:
         return None
 
 
-def read_body(response: Any, limit: int, flight: Flight) -> bytes:
+def read_body(response: Any, limit: int, flight: Flight) -> bytearray:
     """Read the whole body of a `stream=True` response within `limit` bytes.
 
     Raises:
@@ -258,7 +261,7 @@ def read_body(response: Any, limit: int, flight: Flight) -> bytes:
         inflater = _Inflater(encoding, limit)
     elif encoding not in ("", "identity"):
         raise UnknownEncoding(encoding[:40])
-    parts: list[bytes] = []
+    body = bytearray()
     received = 0
     raw = response.raw
     while True:
@@ -272,14 +275,15 @@ def read_body(response: Any, limit: int, flight: Flight) -> bytes:
             break
         received += len(chunk)
         if received > limit:
+            body.clear()  # a traceback kept in a report must not keep the bytes
             raise BodyTooLarge()
         if inflater is not None:
             inflater.feed(chunk)
         else:
-            parts.append(chunk)
+            body += chunk
     # a socket shut down mid-body reads as a clean end of a body without a length
     flight.check()
-    return inflater.finish() if inflater is not None else b"".join(parts)
+    return inflater.finish() if inflater is not None else body
 
 
 def declared_charset(content_type: str) -> str | None:
@@ -294,7 +298,7 @@ def declared_charset(content_type: str) -> str | None:
     return None
 
 
-def decode_text(body: bytes, content_type: str) -> tuple[str, str | None]:
+def decode_text(body: bytes | bytearray, content_type: str) -> tuple[str, str | None]:
     """Decode `body`: strict UTF-8, else the declared charset, else UTF-8 with U+FFFD.
 
     Returns the text and, when it was not valid UTF-8, how it was decoded instead.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -261,3 +262,53 @@ def test_a_host_that_does_not_resolve_is_tried_twice_and_named(
     assert f"connection_error: cannot resolve host {host}" in str(info.value)
     assert "gave up after 2 attempts" in str(info.value)
     assert looked_up == [host, host] and time.monotonic() - started < 5
+
+
+def _raw_server(head: bytes) -> tuple[socket.socket, threading.Thread]:
+    """A server that answers every connection with `head` (status line and headers) verbatim:
+    what http.server cannot send, e.g. a reason phrase of the server's choosing."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                conn.sendall(head)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return listener, thread
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        f"HTTP/1.1 503 Down {SECRET}\r\nContent-Length: 0\r\n\r\n",
+        f"HTTP/1.1 500 x{SECRET}x\r\nContent-Length: 4\r\n\r\nnope",
+        f"HTTP/1.1 200 OK\r\nContent-Type: text/{SECRET}\r\nContent-Length: 4\r\n\r\nnope",
+    ],
+    ids=["reason-503", "reason-500-text-body", "content-type-200"],
+)
+def test_a_secret_in_the_status_line_or_headers_is_redacted(
+    tmp_path: Path, hostile: Start, monkeypatch: pytest.MonkeyPatch, head: str
+) -> None:
+    warnings: list[str] = []
+    monkeypatch.setattr(client_module.logger, "warning", warnings.append)
+    damaged = damaged_world(hostile, seed=90)
+    listener, _ = _raw_server(head.encode("latin-1"))
+    try:
+        port = listener.getsockname()[1]
+        settings = Runner(tmp_path).settings(
+            damaged.sim, endpoint=f"http://127.0.0.1:{port}", max_attempts=2, max_retry_delay=0.01
+        )
+        with pytest.raises(DcsApiError) as info:
+            DcsClient(settings).get(INSTANCES_PATH.format(project_id=damaged.world.project_id), {})
+    finally:
+        listener.close()
+    texts = [*warnings, str(info.value)]
+    assert secret_leaks([SECRET], texts=texts) == []
+    assert "***" in str(info.value) and "gave up after 2 attempts" in str(info.value)

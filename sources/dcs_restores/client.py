@@ -168,8 +168,8 @@ def _total(body: dict[str, Any]) -> int:
     if isinstance(value, bool):
         return 0
     try:
-        return int(value) if isinstance(value, int | str) else 0
-    except ValueError:
+        return int(float(value)) if isinstance(value, int | float | str) else 0
+    except (ValueError, OverflowError):
         return 0
 
 
@@ -270,7 +270,8 @@ class DcsClient:
         # sorted query: the same order the signature canonicalises, as the SDK sends it
         query = urlencode(sorted((k, str(v)) for k, v in params.items() if v is not None))
         url = f"{self.endpoint}{path}" + (f"?{query}" if query else "")
-        where = f"instance {instance_id}" if instance_id else f"GET {path}"
+        # redacted: instance ids come from the listing, which the server controls
+        where = self._redact(f"instance {instance_id}" if instance_id else f"GET {path}")
         failure: _Failure | None = None
         started = time.monotonic()
         for attempt in range(1, self._max_attempts + 1):
@@ -355,8 +356,8 @@ class DcsClient:
 
     def _fetch(
         self, url: str, headers: dict[str, str], flight: Flight
-    ) -> tuple[requests.Response, bytearray | None] | _Failure:
-        """Get the answer and its body (None for a status whose body is not read in full)."""
+    ) -> tuple[requests.Response, bytearray] | _Failure:
+        """Get the answer and its whole body, within the deadline and the size bound."""
         try:
             # no redirects: requests would forward X-Auth-Token / X-Security-Token to any host
             response = self._session().get(
@@ -397,15 +398,16 @@ class DcsClient:
             if flight.reason is not None and flight.conn is not None:
                 flight.conn.close()  # shut down by the watchdog: never back to the pool
 
-    def _text(self, body: bytearray | None, response: requests.Response, where: str) -> str:
+    def _text(self, body: bytearray, response: requests.Response, where: str) -> str:
         content_type = str(response.headers.get("Content-Type", ""))
-        text, fallback = decode_text(body or b"", content_type)
+        text, fallback = decode_text(body, content_type)
         if fallback is not None and where not in self._warned:
             self._warned.add(where)
+            shown = _clip(self._redact(content_type), 80)
             logger.warning(
                 self._redact(
                     f"{where}: the answer is not valid UTF-8; decoded as {fallback} "
-                    f"(Content-Type {_clip(content_type, 80)!r})"
+                    f"(Content-Type {shown!r})"
                 )
             )
         return self._redact(text)
@@ -413,7 +415,7 @@ class DcsClient:
     def _interpret(
         self,
         response: requests.Response,
-        body: bytearray | None,
+        body: bytearray,
         where: str,
         instance_id: str | None,
         list_key: str | None,
@@ -431,7 +433,7 @@ class DcsClient:
             decoded = self._redact_tree(decoded)
         if status == 200:
             return self._page(decoded, response, list_key)
-        reason = self._redact(_clip(str(response.reason or ""), 80))
+        reason = _clip(self._redact(str(response.reason or "")), 80)
         code, message = _error_fields(decoded, status, reason)
         code = self._redact(code) if code else None
         message = self._redact(message)
@@ -456,7 +458,7 @@ class DcsClient:
     def _page(self, decoded: Any, response: requests.Response, list_key: str | None) -> Any:
         """A 200 body, or the _Failure of a 200 that is not a page (an error in disguise)."""
         if decoded is _NOT_JSON:
-            kind = self._redact(_clip(str(response.headers.get("Content-Type", "?")), 80))
+            kind = _clip(self._redact(str(response.headers.get("Content-Type", "?"))), 80)
             return _Failure(
                 200,
                 "malformed_body",

@@ -151,7 +151,10 @@ class _TLSPool(HTTPSConnectionPool):
 
 
 def _watched(manager: PoolManager) -> PoolManager:
-    manager.pool_classes_by_scheme = {"http": _Pool, "https": _TLSPool}
+    # only urllib3's own pools: a SOCKS proxy manager brings pools of its own, which keep
+    # working (their attempts then end at the socket timeouts, not at the deadline)
+    if manager.pool_classes_by_scheme.get("http") is HTTPConnectionPool:
+        manager.pool_classes_by_scheme = {"http": _Pool, "https": _TLSPool}
     return manager
 
 

@@ -257,3 +257,16 @@ def test_every_charset_decodes_strictly_then_declared_then_with_replacement(
     assert len([w for w in warnings if f"instance {damaged.target}: " in w]) == (
         0 if encoding == "utf-8-sig" else 1
     )
+
+
+def test_direct_and_proxied_connections_are_both_under_the_watchdog() -> None:
+    from sources.dcs_restores.transport import watched_session
+
+    adapter = watched_session().get_adapter("https://dcs.example.com")
+    direct = adapter.poolmanager.connection_from_url("https://dcs.example.com")
+    proxied = adapter.proxy_manager_for("http://proxy.example:3128").connection_from_url(
+        "https://dcs.example.com"
+    )
+    # the connection classes that report their socket to the watchdog (nothing is connected)
+    for pool in (direct, proxied):
+        assert pool.ConnectionCls.__module__ == "sources.dcs_restores.transport"

@@ -145,9 +145,13 @@ def _error_fields(body: Any, status: int, reason: str) -> tuple[str | None, str]
     return (_clip(str(code), 80) if code else None), _clip(str(message), 200)
 
 
+_LINE_BREAKS = {ord(ch): " " for ch in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
 def _clip(text: str, limit: int) -> str:
-    # one line of printable text: a server must not be able to forge further log lines
-    return "".join(ch if ch.isprintable() else " " for ch in text[:limit])
+    # one line: a server must not be able to forge further log lines; other control
+    # characters stay, for the command's output to show them escaped
+    return text[:limit].translate(_LINE_BREAKS)
 
 
 def _retry_after(response: requests.Response) -> float | None:

@@ -429,7 +429,8 @@ class DcsClient:
             return None
         text = self._text(body, response, where)
         try:
-            decoded: Any = json.loads(text, parse_constant=lambda _: None)
+            # NaN and Infinity stay floats: the record layer sets them aside and flags them
+            decoded: Any = json.loads(text)
         except ValueError:
             decoded = _NOT_JSON
         if "\\" in text and decoded is not _NOT_JSON:

@@ -388,12 +388,27 @@ def _parser() -> argparse.ArgumentParser:
         "--duckdb-memory-limit", default="", help="e.g. 256MB: DuckDB's memory_limit for the load"
     )
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument(
+        "--hostile-body-mb",
+        type=int,
+        default=None,
+        metavar="MIB",
+        help="instead: serve a body of MIB MiB (plain, then a gzip bomb) to a real run and "
+        "print its peak RSS",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
+    if args.hostile_body_mb is not None:
+        from pipelines.bench_hostile import render as render_hostile
+        from pipelines.bench_hostile import run_hostile_bench
+
+        results = run_hostile_bench(args.hostile_body_mb, args.concurrency)
+        print(json.dumps(results, indent=2) if args.json else render_hostile(results))
+        return
     report = run_bench(args)
     print(json.dumps(report, indent=2) if args.json else render(report))
 

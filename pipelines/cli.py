@@ -17,6 +17,7 @@ EXIT_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_THRESHOLD = 3
 EXIT_BUSY = 4  # another run of the same pipeline (or on the same database) is in progress
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 def _progress(message: str) -> None:
@@ -40,6 +41,36 @@ def _root_cause(exc: BaseException) -> BaseException:
         seen.add(id(current))
         current = getattr(current, "exception", None) or current.__cause__ or current.__context__
     return exc
+
+
+def _interrupted(exc: BaseException) -> str | None:
+    """Return the line for a KeyboardInterrupt inside `exc` (dlt wraps it), else None.
+
+    Interrupted before its load step, a run committed nothing: dlt saves the extracted package
+    and the new cursors only when the extract completes. Later, the package is on disk and the
+    next run loads it first.
+    """
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
+    step = None
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, PipelineStepFailed) and step is None:
+            step = current.step
+        if isinstance(current, KeyboardInterrupt):
+            if step in ("normalize", "load"):
+                return (
+                    f"dcs-restores: interrupted in the {step} step; what was read waits in a "
+                    "load package that the next run loads first"
+                )
+            return (
+                "dcs-restores: interrupted; nothing of this run was committed, the next run "
+                "reads it again"
+            )
+        current = getattr(current, "exception", None) or current.__cause__ or current.__context__
+    return None
 
 
 def _one_line(exc: BaseException) -> str:
@@ -239,18 +270,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return int(args.func(args))
-    except KeyboardInterrupt:
-        print("dcs-restores: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        print(_interrupted(exc), file=sys.stderr)
+        return EXIT_INTERRUPTED
     except RunLocked as exc:
         print(f"dcs-restores: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_BUSY
     except RunFailed as exc:
+        if (line := _interrupted(exc)) is not None:
+            print(line, file=sys.stderr)
+            return EXIT_INTERRUPTED
         if exc.summary is not None:
             _emit(exc.summary, getattr(args, "json", False))
         print(f"dcs-restores: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_FAILED
     except Exception as exc:
+        if (line := _interrupted(exc)) is not None:
+            print(line, file=sys.stderr)
+            return EXIT_INTERRUPTED
         from pipelines.recovery import disk_full, disk_full_message
 
         where = disk_full(exc)

@@ -2,26 +2,40 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
+import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from dlt.common import logger
+from urllib3.exceptions import NameResolutionError, ProtocolError, ReadTimeoutError
 
 from . import auth
-from .config import Credentials, SourceSettings
+from .config import ENV_PREFIX, Credentials, SourceSettings
 from .hints import NO_ROUTE_HINT, auth_hint
 from .limiter import AdaptiveLimiter
-from .settings import DEFAULT_RETRY_BACKOFF_S
+from .settings import DEFAULT_RETRY_BACKOFF_S, DNS_MAX_ATTEMPTS
+from .transport import (
+    ACCEPT_ENCODING,
+    WATCHDOG,
+    Aborted,
+    BodyTooLarge,
+    Flight,
+    TruncatedBody,
+    decode_text,
+    read_body,
+    watched_session,
+)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -79,38 +93,65 @@ class _Failure:
     code: str | None
     message: str
     retry_after: float | None = None
+    # fewer attempts than max_attempts for failures that retrying rarely cures
+    max_attempts: int | None = None
 
 
-def _transport_failure(exc: requests.RequestException, timeout: float) -> _Failure:
-    """Classify a request that got no complete answer; all of these are retried."""
-    if isinstance(exc, requests.Timeout):
-        return _Failure(None, "timeout", f"timeout: no answer within {timeout:g}s")
-    if isinstance(
-        exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError
-    ):
-        return _Failure(None, "truncated_body", "truncated_body: the answer broke off mid-body")
-    cause: BaseException = exc
-    for _ in range(8):  # requests and urllib3 nest the OS error a few levels deep
-        inner = cause.__cause__ or next(
-            (arg for arg in reversed(cause.args) if isinstance(arg, BaseException)), None
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    for _ in range(12):  # requests and urllib3 nest the OS error a few levels deep
+        if current is None or id(current) in seen:
+            return
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or next(
+            (arg for arg in reversed(current.args) if isinstance(arg, BaseException)),
+            getattr(current, "reason", None)
+            if isinstance(getattr(current, "reason", None), BaseException)
+            else None,
         )
-        if inner is None:
-            break
-        cause = inner
+
+
+def _transport_failure(
+    exc: BaseException, timeout: float, host: str, port: int, in_body: bool
+) -> _Failure:
+    """Classify a request that got no complete answer; all of these are retried."""
+    chain = list(_causes(exc))
+    if any(isinstance(c, socket.gaierror | NameResolutionError) for c in chain):
+        return _Failure(
+            None,
+            "connection_error",
+            f"connection_error: cannot resolve host {host}",
+            max_attempts=DNS_MAX_ATTEMPTS,
+        )
+    if any(isinstance(c, ConnectionRefusedError) for c in chain):
+        return _Failure(
+            None, "connection_error", f"connection_error: connection refused by {host}:{port}"
+        )
+    if any(isinstance(c, requests.Timeout | TimeoutError | ReadTimeoutError) for c in chain):
+        return _Failure(None, "timeout", f"timeout: answer not complete within {timeout:g}s")
+    if in_body:
+        return _Failure(None, "truncated_body", "truncated_body: the answer broke off mid-body")
     kind = "connection_error" if isinstance(exc, requests.ConnectionError) else "transport_error"
-    return _Failure(None, kind, f"{kind}: {type(cause).__name__}")
+    return _Failure(None, kind, f"{kind}: {type(chain[-1]).__name__} talking to {host}:{port}")
 
 
-def _error_fields(response: requests.Response) -> tuple[str | None, str]:
-    try:
-        body = response.json()
-    except ValueError:
-        return None, response.reason or f"HTTP {response.status_code}"
+def _error_fields(body: Any, status: int, reason: str) -> tuple[str | None, str]:
     if not isinstance(body, dict):
-        return None, f"HTTP {response.status_code}"
+        return None, reason or f"HTTP {status}"
     code = body.get("error_code") or body.get("errorCode") or body.get("code")
     message = body.get("error_msg") or body.get("errorMsg") or body.get("message") or ""
-    return (str(code) if code else None), str(message).replace("\n", " ")[:200]
+    return (_clip(str(code), 80) if code else None), _clip(str(message), 200)
+
+
+_LINE_BREAKS = {ord(ch): " " for ch in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
+def _clip(text: str, limit: int) -> str:
+    # one line: a server must not be able to forge further log lines; other control
+    # characters stay, for the command's output to show them escaped
+    return text[:limit].translate(_LINE_BREAKS)
 
 
 def _retry_after(response: requests.Response) -> float | None:
@@ -118,12 +159,22 @@ def _retry_after(response: requests.Response) -> float | None:
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        return min(86400.0, max(0.0, float(value)))
     except ValueError:
         try:
             return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError, IndexError):
             return None
+
+
+def _total(body: dict[str, Any]) -> int:
+    value = body.get("total_num")
+    if isinstance(value, bool):
+        return 0
+    try:
+        return int(float(value)) if isinstance(value, int | float | str) else 0
+    except (ValueError, OverflowError):
+        return 0
 
 
 class DcsClient:
@@ -135,7 +186,15 @@ class DcsClient:
         self._credentials: Credentials = settings.credentials
         self._max_attempts = settings.max_attempts
         self._max_delay = settings.max_retry_delay
+        # the deadline of one attempt, connect to last body byte; the socket timeouts only
+        # bound each step, the watchdog of transport.py enforces the deadline
+        self._deadline_s = settings.request_timeout
         self._timeout = (min(10.0, settings.request_timeout), settings.request_timeout)
+        self._max_body = settings.max_body_bytes
+        parts = urlsplit(self.endpoint)
+        self._host = parts.hostname or "?"
+        self._port = parts.port or (443 if parts.scheme == "https" else 80)
+        self._warned: set[str] = set()
         self.limiter = limiter or AdaptiveLimiter(settings.concurrency)
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -150,7 +209,7 @@ class DcsClient:
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
-            session = requests.Session()
+            session = watched_session()
             # proxies and CA bundle from the environment, resolved once instead of per request
             # (~0.3 ms of CPU each); without trust_env, a ~/.netrc entry cannot replace the
             # signed Authorization header either
@@ -162,7 +221,11 @@ class DcsClient:
         return session
 
     def _headers(self, method: str, url: str) -> dict[str, str]:
-        headers = {"Content-Type": "application/json", "X-Project-Id": self.project_id}
+        headers = {
+            "Content-Type": "application/json",
+            "X-Project-Id": self.project_id,
+            "Accept-Encoding": ACCEPT_ENCODING,
+        }
         creds = self._credentials
         if creds.auth_token:
             headers["X-Auth-Token"] = creds.auth_token
@@ -211,7 +274,8 @@ class DcsClient:
         # sorted query: the same order the signature canonicalises, as the SDK sends it
         query = urlencode(sorted((k, str(v)) for k, v in params.items() if v is not None))
         url = f"{self.endpoint}{path}" + (f"?{query}" if query else "")
-        where = f"instance {instance_id}" if instance_id else f"GET {path}"
+        # redacted: instance ids come from the listing, which the server controls
+        where = self._redact(f"instance {instance_id}" if instance_id else f"GET {path}")
         failure: _Failure | None = None
         started = time.monotonic()
         for attempt in range(1, self._max_attempts + 1):
@@ -227,13 +291,15 @@ class DcsClient:
             failure = outcome
             if failure.status == 429:
                 self.limiter.on_throttle()
-            if attempt == self._max_attempts:
+            if attempt >= min(self._max_attempts, failure.max_attempts or self._max_attempts):
                 break
             delay = retry_delay(attempt, self._max_delay, failure.retry_after)
             self._count("retries")
+            budget = min(self._max_attempts, failure.max_attempts or self._max_attempts)
             logger.warning(
-                f"{where}: {failure.message}; retry {attempt}/{self._max_attempts - 1} "
-                f"in {delay:.1f}s"
+                self._redact(
+                    f"{where}: {failure.message}; retry {attempt}/{budget - 1} in {delay:.1f}s"
+                )
             )
             if self.cancel is not None:
                 if self.cancel.wait(delay):
@@ -242,8 +308,10 @@ class DcsClient:
                 time.sleep(delay)
         assert failure is not None
         raise DcsApiError(
-            f"{where}: {failure.message} (gave up after {self._max_attempts} attempts in "
-            f"{time.monotonic() - started:.0f}s)",
+            self._redact(
+                f"{where}: {failure.message} (gave up after {attempt} attempts in "
+                f"{time.monotonic() - started:.0f}s)"
+            ),
             status=failure.status,
             code=failure.code,
             instance_id=instance_id,
@@ -253,33 +321,126 @@ class DcsClient:
         # signed per attempt, so a retry carries a fresh X-Sdk-Date
         headers = self._headers("GET", url)
         self._count("requests")
+        flight = Flight(time.monotonic() + self._deadline_s, self.cancel)
+        with WATCHDOG.watch(flight):
+            try:
+                fetched = self._fetch(url, headers, flight)
+            except Aborted as exc:
+                if exc.reason == "cancelled":
+                    raise Cancelled() from None
+                return _Failure(
+                    None,
+                    "timeout",
+                    f"timeout: answer not complete within {self._deadline_s:g}s",
+                )
+            except BodyTooLarge:
+                fetched = None
+        if fetched is None:
+            # raised outside the handler: no context chain that keeps the read frames alive
+            raise DcsApiError(
+                f"{where}: body_too_large: the answer exceeds max_body_mb="
+                f"{self._max_body // (1024 * 1024)} ({ENV_PREFIX}MAX_BODY_MB)",
+                code="body_too_large",
+                instance_id=instance_id,
+            )
+        if isinstance(fetched, _Failure):
+            return fetched
+        response, body = fetched
+        try:
+            return self._interpret(response, body, where, instance_id, list_key)
+        except (DcsApiError, Cancelled):
+            raise
+        except Exception as exc:  # whatever a hostile answer provokes stays this request's
+            return _Failure(
+                response.status_code,
+                "malformed_answer",
+                f"malformed_answer: HTTP {response.status_code} that cannot be read "
+                f"({type(exc).__name__})",
+            )
+
+    def _fetch(
+        self, url: str, headers: dict[str, str], flight: Flight
+    ) -> tuple[requests.Response, bytearray] | _Failure:
+        """Get the answer and its whole body, within the deadline and the size bound."""
         try:
             # no redirects: requests would forward X-Auth-Token / X-Security-Token to any host
             response = self._session().get(
-                url, headers=headers, timeout=self._timeout, allow_redirects=False
+                url, headers=headers, timeout=self._timeout, allow_redirects=False, stream=True
             )
-            body = response.content
-        except requests.RequestException as exc:
-            return _transport_failure(exc, self._timeout[1])
+        except Exception as exc:
+            flight.check()
+            if isinstance(exc, requests.ConnectionError | requests.Timeout) or (
+                # every requests exception is an OSError; the others say the answer is bad
+                isinstance(exc, OSError) and not isinstance(exc, requests.RequestException)
+            ):
+                return _transport_failure(exc, self._timeout[1], self._host, self._port, False)
+            # a malformed Location, a header that requests or urllib3 cannot parse, ...
+            return _Failure(
+                None,
+                "malformed_answer",
+                f"malformed_answer: an answer that cannot be read ({type(exc).__name__})",
+            )
+        try:
+            flight.check()
+            return response, read_body(response, self._max_body, flight)
+        except (Aborted, BodyTooLarge):
+            raise
+        except TruncatedBody:
+            return _Failure(None, "truncated_body", "truncated_body: the answer broke off mid-body")
+        except (OSError, ProtocolError, ReadTimeoutError, http.client.HTTPException) as exc:
+            flight.check()
+            return _transport_failure(exc, self._timeout[1], self._host, self._port, True)
+        except Exception as exc:  # an unknown Content-Encoding, a corrupt gzip stream, ...
+            flight.check()
+            return _Failure(
+                response.status_code,
+                "malformed_body",
+                f"malformed_body: a body that cannot be decoded ({type(exc).__name__})",
+            )
+        finally:
+            response.close()
+            if flight.reason is not None and flight.conn is not None:
+                flight.conn.close()  # shut down by the watchdog: never back to the pool
+
+    def _text(self, body: bytearray, response: requests.Response, where: str) -> str:
+        content_type = str(response.headers.get("Content-Type", ""))
+        text, fallback = decode_text(body, content_type)
+        if fallback is not None and where not in self._warned:
+            self._warned.add(where)
+            shown = _clip(self._redact(content_type), 80)
+            logger.warning(
+                self._redact(
+                    f"{where}: the answer is not valid UTF-8; decoded as {fallback} "
+                    f"(Content-Type {shown!r})"
+                )
+            )
+        return self._redact(text)
+
+    def _interpret(
+        self,
+        response: requests.Response,
+        body: bytearray,
+        where: str,
+        instance_id: str | None,
+        list_key: str | None,
+    ) -> Any:
         status = response.status_code
         if status == 204:
             return None
+        text = self._text(body, response, where)
+        try:
+            # NaN and Infinity stay floats: the record layer sets them aside and flags them
+            decoded: Any = json.loads(text)
+        except ValueError:
+            decoded = _NOT_JSON
+        if "\\" in text and decoded is not _NOT_JSON:
+            # a JSON escape can spell a secret that the text does not contain literally
+            decoded = self._redact_tree(decoded)
         if status == 200:
-            kind = response.headers.get("Content-Type", "?").split(";")[0]
-            try:
-                decoded = json.loads(body)
-            except ValueError:
-                return _Failure(
-                    200, "malformed_body", f"malformed_body: HTTP 200 with a {kind} body, not JSON"
-                )
-            if list_key is not None and not (
-                isinstance(decoded, dict) and isinstance(decoded.get(list_key, []), list | None)
-            ):
-                return _Failure(
-                    200, "malformed_body", f"malformed_body: HTTP 200 without a {list_key} list"
-                )
-            return decoded
-        code, message = _error_fields(response)
+            return self._page(decoded, response, list_key)
+        reason = _clip(self._redact(str(response.reason or "")), 80)
+        code, message = _error_fields(decoded, status, reason)
+        code = self._redact(code) if code else None
         message = self._redact(message)
         label = f"HTTP {status} {code or ''}".strip() + (f": {message}" if message else "")
         if status in RETRY_STATUSES:
@@ -299,8 +460,59 @@ class DcsClient:
             )
         raise DcsApiError(f"{where}: {label}", status=status, code=code, instance_id=instance_id)
 
+    def _page(self, decoded: Any, response: requests.Response, list_key: str | None) -> Any:
+        """A 200 body, or the _Failure of a 200 that is not a page (an error in disguise)."""
+        if decoded is _NOT_JSON:
+            kind = _clip(self._redact(str(response.headers.get("Content-Type", "?"))), 80)
+            return _Failure(
+                200,
+                "malformed_body",
+                f"malformed_body: HTTP 200 with a {kind.split(';')[0] or '?'} body, not JSON",
+            )
+        if list_key is None:
+            return decoded
+        if not isinstance(decoded, dict):
+            return _Failure(
+                200,
+                "malformed_body",
+                f"malformed_body: HTTP 200 with a JSON {type(decoded).__name__}, not an object",
+            )
+        items = decoded.get(list_key)
+        if items is not None and not isinstance(items, list):
+            return _Failure(
+                200, "malformed_body", f"malformed_body: HTTP 200 without a {list_key} list"
+            )
+        if items is None:
+            error_code = decoded.get("error_code") or decoded.get("errorCode")
+            if error_code or decoded.get("error_msg") or decoded.get("errorMsg"):
+                code, message = _error_fields(decoded, 200, "")
+                label = f"HTTP 200 carrying error {code or '?'}" + (
+                    f": {message}" if message else ""
+                )
+                return _Failure(200, "malformed_body", f"malformed_body: {label}")
+            total = _total(decoded)
+            if total > 0:
+                return _Failure(
+                    200,
+                    "malformed_body",
+                    f"malformed_body: HTTP 200 with total_num={total} but no {list_key} list",
+                )
+        return decoded
+
+    def _redact_tree(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self._redact(value)
+        if isinstance(value, list):
+            return [self._redact_tree(item) for item in value]
+        if isinstance(value, dict):
+            return {self._redact(str(k)): self._redact_tree(v) for k, v in value.items()}
+        return value
+
     def _redact(self, text: str) -> str:
         # a gateway that echoes a header back must not put a secret into a log or an error
         for secret in self._credentials.secrets():
             text = text.replace(secret, "***")
         return text
+
+
+_NOT_JSON = object()

@@ -18,9 +18,11 @@ from .settings import (
     DEFAULT_CONCURRENCY,
     DEFAULT_LOOKBACK_HOURS,
     DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_BODY_MB,
     DEFAULT_MAX_RETRY_DELAY_S,
     DEFAULT_PAGE_SIZE,
     HUAWEI_ENDPOINT,
+    MAX_BODY_MB,
     MAX_CONCURRENCY,
     MAX_PAGE_SIZE,
     SECTION,
@@ -69,6 +71,7 @@ class DcsRestoresConfiguration(BaseConfiguration):
     max_attempts: Any = DEFAULT_MAX_ATTEMPTS
     max_retry_delay: Any = DEFAULT_MAX_RETRY_DELAY_S
     request_timeout: Any = 60.0
+    max_body_mb: Any = DEFAULT_MAX_BODY_MB
     credentials: DcsCredentials = None  # type: ignore[assignment]
 
 
@@ -105,6 +108,7 @@ class SourceSettings:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     max_retry_delay: float = DEFAULT_MAX_RETRY_DELAY_S
     request_timeout: float = 60.0
+    max_body_bytes: int = DEFAULT_MAX_BODY_MB * 1024 * 1024
 
 
 def _env(key: str) -> str:
@@ -269,6 +273,7 @@ def validate(spec: DcsRestoresConfiguration) -> SourceSettings:
         max_attempts=_bounded("max_attempts", spec.max_attempts, 1, 20),
         max_retry_delay=_bounded("max_retry_delay", spec.max_retry_delay, 0, 600, float),
         request_timeout=_bounded("request_timeout", spec.request_timeout, 1, 600, float),
+        max_body_bytes=_bounded("max_body_mb", spec.max_body_mb, 1, MAX_BODY_MB) * 1024 * 1024,
     )
 
 

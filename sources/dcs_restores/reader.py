@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections import deque
 from collections.abc import Generator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -102,10 +102,24 @@ def read_instances(
             error = exc
         buffer.put(Event(instance_id, done=True, error=error))
 
+    todo: queue.SimpleQueue[tuple[str, datetime | None]] = queue.SimpleQueue()
+    for item in plan:
+        todo.put(item)
+
+    def worker() -> None:
+        while True:
+            try:
+                instance_id, begin = todo.get_nowait()
+            except queue.Empty:
+                return
+            work(instance_id, begin)
+
     client.cancel = stop
-    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="dcs-read")
-    for instance_id, begin in plan:
-        pool.submit(work, instance_id, begin)
+    # daemon threads: an interrupted run exits at once instead of joining readers that wait
+    # on a server (a ThreadPoolExecutor's threads are joined at interpreter exit); `stop`
+    # makes the client abort their requests in flight
+    for number in range(min(concurrency, len(plan))):
+        threading.Thread(target=worker, name=f"dcs-read-{number}", daemon=True).start()
     try:
         remaining = len(plan)
         while remaining:
@@ -115,5 +129,4 @@ def read_instances(
             yield event
     finally:
         stop.set()
-        pool.shutdown(wait=False, cancel_futures=True)
         buffer.close()

@@ -21,6 +21,14 @@ DEFAULT_TIMEOUT_S = (10.0, 60.0)
 DEFAULT_MAX_ATTEMPTS = 6
 DEFAULT_MAX_RETRY_DELAY_S = 30.0
 DEFAULT_RETRY_BACKOFF_S = 0.5
+# a body over this many MiB (received, or once inflated) fails its request at once
+DEFAULT_MAX_BODY_MB = 64
+MAX_BODY_MB = 1024
+READ_CHUNK_BYTES = 64 * 1024
+# how often the watchdog looks for attempts past their deadline or of a stopped run
+WATCHDOG_POLL_S = 0.1
+# a host name that does not resolve is tried twice, not max_attempts times
+DNS_MAX_ATTEMPTS = 2
 
 OPEN_STATUSES = frozenset({"waiting", "restoring"})
 TERMINAL_STATUSES = frozenset({"succeed", "failed"})

@@ -16,17 +16,17 @@ install: $(BIN)/dcs-restores
 demo: install
 	$(BIN)/dcs-restores demo
 
-test: install
-	$(BIN)/ruff check .
-	$(BIN)/mypy sources pipelines
+# lint (ruff check, ruff format --check, mypy --strict), then the tests
+test: lint
 	$(BIN)/python -m pytest
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: install
-	$(BIN)/python -m pipelines.bench
+	$(BIN)/python -m dcs_restores_pipeline.bench
 
 clean:
 	rm -rf $(VENV) *.egg-info build

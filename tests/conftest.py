@@ -9,11 +9,10 @@ from typing import Any
 
 import duckdb
 import pytest
-
-from pipelines import dcs_restores_pipeline
-from pipelines.dcs_restores_pipeline import RunSummary
-from sources.dcs_restores.config import Credentials, SourceSettings
-from sources.dcs_simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DcsSimulator, World
+from dcs_restores.config import Credentials, SourceSettings
+from dcs_restores_pipeline import runner as pipeline_runner
+from dcs_restores_pipeline.runner import RunSummary
+from dcs_simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DcsSimulator, World
 
 RESTORE_FIELDS = (
     "restore_id",
@@ -62,7 +61,7 @@ class Runner:
         return SourceSettings(**values)
 
     def run(self, simulator: DcsSimulator, **changes: Any) -> RunSummary:
-        return dcs_restores_pipeline.run(
+        return pipeline_runner.run(
             self.settings(simulator, **changes),
             database=self.database,
             pipelines_dir=self.pipelines_dir,
@@ -127,7 +126,7 @@ def expected_restores(world: World, now: datetime) -> list[dict[str, Any]]:
 @pytest.fixture(scope="session")
 def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A DuckDB file built by the real demo (pipeline + models) against the simulator."""
-    from pipelines.demo import run_demo
+    from dcs_restores_pipeline.demo import run_demo
 
     root = tmp_path_factory.mktemp("demo")
     database = root / "dcs_restores.duckdb"

@@ -10,16 +10,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from dcs_restores_pipeline.check import check
+from dcs_restores_pipeline.runner import make_pipeline
+from dcs_simulator import World
 
-from pipelines.check import check
-from pipelines.dcs_restores_pipeline import make_pipeline
-from sources.dcs_simulator import World
 from tests.conftest import Runner
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
 X = "eeeeeeee-0000-4000-8000-000000000005"
 Y = "ffffffff-0000-4000-8000-000000000006"
 REPO = Path(__file__).resolve().parents[1]
+
+
+CLI = "dcs_restores_pipeline.cli"
 
 
 def world() -> World:
@@ -88,7 +91,15 @@ def test_cli_exit_codes(loaded: Runner, tmp_path: Path) -> None:
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "pipelines.cli", "check", "--since-days", "36500", *args],
+            [
+                sys.executable,
+                "-m",
+                "dcs_restores_pipeline.cli",
+                "check",
+                "--since-days",
+                "36500",
+                *args,
+            ],
             env=env,
             cwd=tmp_path,
             capture_output=True,

@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 import duckdb
-
-from pipelines.demo import DEMO_STEP, DemoClock, demo_world, read_clock
+from dcs_restores_pipeline.demo import DEMO_STEP, DemoClock, demo_world, read_clock
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -18,7 +17,7 @@ def demo(cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "DESTINATION__"))}
     env.update(PYTHONPATH=str(REPO), DLT_DATA_DIR=str(cwd / "dlt"))
     return subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "demo"],
+        [sys.executable, "-m", "dcs_restores_pipeline.cli", "demo"],
         cwd=cwd,
         env=env,
         capture_output=True,

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sources.dcs_simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, World
+from dcs_simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, World
 
 REPO = Path(__file__).resolve().parents[1]
 DAG = REPO / "pipelines" / "airflow_dag_example.py"

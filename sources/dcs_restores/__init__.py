@@ -17,12 +17,12 @@ from dlt.common.typing import TDataItems
 from dlt.extract.resource import DltResource
 
 from .batches import DLT_COLUMNS, ArrowBatcher
-from .client import DcsApiError, DcsAuthError, DcsClient, DcsNotFound
+from .client import Cancelled, DcsApiError, DcsAuthError, DcsClient, DcsNotFound
 from .config import ConfigError, SourceSettings, load_settings
 from .cursors import CursorTracker, InstanceCursor, begin_time, requested_begin
 from .ids import shown, valid_instance_id
 from .paging import list_instances
-from .reader import Cancelled, read_instances
+from .reader import read_instances
 from .records import RecordError, Rejected, rejected_row, shape_instance, shape_restore
 from .settings import KNOWN_STATUSES, SECTION, SOURCE_NAME
 

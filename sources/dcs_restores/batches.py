@@ -34,7 +34,7 @@ class ArrowBatcher:
         # batch or in normalize. It must happen on the extracting thread: dlt tells items
         # apart by looking for pandas in `sys.modules`, which another thread's half-done
         # import breaks.
-        from dlt.common.libs.pyarrow import pyarrow as pa
+        from dlt.common.libs.pyarrow import pyarrow as pa  # type: ignore[attr-defined]
 
         pa.array([0])
         self._pa = pa

@@ -52,7 +52,8 @@ def retry_delay(
     together do not come back together; at least the server's Retry-After (plus up to 20 %,
     for the same reason); never more than `max_delay`, which bounds a run's time.
     """
-    delay = min(max_delay, DEFAULT_RETRY_BACKOFF_S * 2 ** (attempt - 1)) * (0.5 + rand() / 2)
+    delay: float = min(max_delay, DEFAULT_RETRY_BACKOFF_S * 2 ** (attempt - 1))
+    delay *= 0.5 + rand() / 2
     if retry_after is not None:
         delay = max(delay, retry_after * (1 + rand() / 5))
     return min(max_delay, delay)

@@ -198,7 +198,7 @@ def _implausible(moment: datetime) -> str | None:
 def _text(name: str, value: Any, flags: list[str]) -> str | None:
     kind = type(value)
     if kind is str:
-        text = value.strip()
+        text: str = value.strip()
         if not text:
             return None
         if text.isascii() and len(text) <= MAX_TEXT_CHARS and "\x00" not in text:
@@ -253,7 +253,7 @@ def _progress(value: Any, flags: list[str]) -> float | None:
 def _restore_id(value: Any) -> str:
     kind = type(value)
     if kind is str:
-        restore_id = value.strip()
+        restore_id: str = value.strip()
     elif kind is int or kind is float:
         restore_id = str(value)
     elif value is None or ((kind is dict or kind is list) and not value):

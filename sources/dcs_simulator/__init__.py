@@ -1,15 +1,15 @@
 """Local stand-in for the DCS v2 API: a seeded world of instances and restores behind HTTP."""
 
-from sources.dcs_simulator.faults import FAULT_KINDS, FaultPlan, FaultRule
-from sources.dcs_simulator.records import ERROR_CODES
-from sources.dcs_simulator.server import (
+from dcs_simulator.faults import FAULT_KINDS, FaultPlan, FaultRule
+from dcs_simulator.records import ERROR_CODES
+from dcs_simulator.server import (
     DEMO_ACCESS_KEY,
     DEMO_AUTH_TOKEN,
     DEMO_SECRET_KEY,
     DcsSimulator,
     RequestRecord,
 )
-from sources.dcs_simulator.world import DEFAULT_PROJECT_ID, DEFAULT_START, InstanceNotFound, World
+from dcs_simulator.world import DEFAULT_PROJECT_ID, DEFAULT_START, InstanceNotFound, World
 
 __all__ = [
     "DEFAULT_PROJECT_ID",

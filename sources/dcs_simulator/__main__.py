@@ -1,4 +1,4 @@
-"""Run the DCS simulator (`python -m sources.dcs_simulator`); the first stdout line is its URL."""
+"""Run the DCS simulator (`python -m dcs_simulator`); the first stdout line is its URL."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import threading
 from datetime import datetime
 from types import FrameType
 
-from sources.dcs_simulator.server import DEMO_ACCESS_KEY, DcsSimulator
-from sources.dcs_simulator.world import World
+from dcs_simulator.server import DEMO_ACCESS_KEY, DcsSimulator
+from dcs_simulator.world import World
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m sources.dcs_simulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m dcs_simulator", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--seed", type=int, default=7)

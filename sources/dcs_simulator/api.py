@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
-from sources.dcs_simulator.world import InstanceNotFound, World
+from dcs_simulator.world import InstanceNotFound, World
 
 _ROUTES = (
     ("instances", re.compile(r"/v2/(?P<project>[^/]+)/instances")),

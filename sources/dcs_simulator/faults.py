@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sources.dcs_simulator.api import Reply, dcs_error, gateway_error
+from dcs_simulator.api import Reply, dcs_error, gateway_error
 
 FAULT_KINDS = (
     "429", "500", "502", "503", "504", "reset", "truncate", "html200", "garbage200",

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sources.dcs_simulator.signing import (
+from dcs_simulator.signing import (
     DATE_FORMAT,
     authorization_parts,
     canonical_request_hash,

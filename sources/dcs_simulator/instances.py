@@ -6,7 +6,7 @@ import copy
 import random
 from typing import Any
 
-from sources.dcs_simulator.records import format_ts, random_uuid
+from dcs_simulator.records import format_ts, random_uuid
 
 _REDIS_SPECS = (
     ("redis.ha.xu1.large.r2.1", 1, "5.0"),

@@ -17,11 +17,11 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl
 
-from sources.dcs_simulator import api
-from sources.dcs_simulator.api import Reply, gateway_error
-from sources.dcs_simulator.faults import PASS_THROUGH, FaultPlan, TokenBucket, fault_reply, spoil
-from sources.dcs_simulator.gate import Gate
-from sources.dcs_simulator.world import World
+from dcs_simulator import api
+from dcs_simulator.api import Reply, gateway_error
+from dcs_simulator.faults import PASS_THROUGH, FaultPlan, TokenBucket, fault_reply, spoil
+from dcs_simulator.gate import Gate
+from dcs_simulator.world import World
 
 DEMO_ACCESS_KEY = "SIMULATORDEMOAK00000"
 DEMO_SECRET_KEY = "SimulatorDemoSecretKeyNotReal0000000000"

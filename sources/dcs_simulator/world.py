@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from itertools import accumulate, islice
 from typing import Any
 
-from sources.dcs_simulator.instances import instance_info, show_info
-from sources.dcs_simulator.records import (
+from dcs_simulator.instances import instance_info, show_info
+from dcs_simulator.records import (
     ERROR_CODES,
     NULL_STYLES,
     TIMESTAMP_STYLES,

@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from dcs_simulator import DcsSimulator, World
 
-from sources.dcs_simulator import DcsSimulator, World
 from tests.hostile.proxy import HostileServer
 
 Start = Callable[..., tuple[DcsSimulator, HostileServer]]

@@ -19,8 +19,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl
 
-from sources.dcs_simulator import DcsSimulator
-from sources.dcs_simulator.api import route
+from dcs_simulator import DcsSimulator
+from dcs_simulator.api import route
 
 
 @dataclass

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dcs_restores_pipeline.cli import main
 
-from pipelines.cli import main
 from tests.conftest import Runner
 from tests.hostile.conftest import Start
 from tests.hostile.proxy import Answer, Exchange, json_answer

@@ -7,10 +7,10 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from dcs_restores.cursors import CursorTracker, InstanceCursor, begin_time, earlier
+from dcs_restores.settings import EARLIEST_CREATED_AT, MAX_CLOCK_SKEW
+from dcs_simulator import World
 
-from sources.dcs_restores.cursors import CursorTracker, InstanceCursor, begin_time, earlier
-from sources.dcs_restores.settings import EARLIEST_CREATED_AT, MAX_CLOCK_SKEW
-from sources.dcs_simulator import World
 from tests.conftest import Runner, expected_restores
 from tests.hostile.conftest import Start
 from tests.hostile.proxy import Answer, Exchange, json_answer, restores_page

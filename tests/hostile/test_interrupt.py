@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
+from dcs_restores_pipeline.config import PIPELINE_NAME
 
-from pipelines.config import PIPELINE_NAME
 from tests.conftest import Runner
 from tests.hostile.conftest import Start
 from tests.hostile.proxy import Answer, Exchange

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from dcs_restores_pipeline.runner import RunFailed
+from dcs_simulator import World
 
-from pipelines.dcs_restores_pipeline import RunFailed
-from sources.dcs_simulator import World
 from tests.conftest import Runner, expected_restores
 from tests.hostile.conftest import Start
 from tests.hostile.proxy import Answer, Exchange, json_answer, restores_page
@@ -98,7 +98,7 @@ def test_an_endless_list_is_bounded(
     server.hook = endless
     if claimed_total is None:
         # no total to go by: the hard page cap ends it (made small here to keep the test fast)
-        monkeypatch.setattr("sources.dcs_restores.paging.MAX_PAGES", 30)
+        monkeypatch.setattr("dcs_restores.paging.MAX_PAGES", 30)
     failure = run_failing(runner, sim, server)
     assert f"instance {bad}: too_many_pages" in str(failure)
     requests = len(sim.restore_requests(bad))

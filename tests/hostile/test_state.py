@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dcs_restores_pipeline.cli import main
+from dcs_simulator import DcsSimulator
 
-from pipelines.cli import main
-from sources.dcs_simulator import DcsSimulator
 from tests.conftest import Runner
 from tests.reliability.support import (
     assert_matches_truth,
@@ -71,7 +71,7 @@ def _started(serve, runner: Runner) -> DcsSimulator:  # type: ignore[no-untyped-
 
 
 class Healer:
-    """The real command, `pipelines.cli.main(["run", "--json"])`, in this process."""
+    """The real command, `dcs_restores_pipeline.cli.main(["run", "--json"])`, in this process."""
 
     def __init__(
         self,

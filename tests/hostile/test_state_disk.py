@@ -13,12 +13,12 @@ from typing import Any
 
 import duckdb
 import pytest
+from dcs_restores_pipeline.cli import main
+from dcs_simulator import DcsSimulator
 from dlt.common.data_writers.buffered import BufferedDataWriter
 from dlt.common.storages.file_storage import FileStorage
 from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
 
-from pipelines.cli import main
-from sources.dcs_simulator import DcsSimulator
 from tests.conftest import Runner
 from tests.reliability.support import assert_matches_truth, cli_env, quick_run, small_world
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import dcs_restores as source_module
 import pytest
+from dcs_restores_pipeline.runner import RunFailed, run
 
-from pipelines.dcs_restores_pipeline import RunFailed, run
-from sources import dcs_restores as source_module
 from tests.conftest import Runner, expected_restores
-from tests.dcs_restores.test_targets import NOW, SECOND_PROJECT, configure, two_regions
+from tests.source.test_targets import NOW, SECOND_PROJECT, configure, two_regions
 
 
 @pytest.mark.parametrize(

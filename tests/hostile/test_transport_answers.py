@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dcs_restores import client as client_module
+from dcs_restores.client import DcsApiError, DcsClient
+from dcs_restores.settings import INSTANCES_PATH
+from dcs_simulator import DEMO_SECRET_KEY
 
-from sources.dcs_restores import client as client_module
-from sources.dcs_restores.client import DcsApiError, DcsClient
-from sources.dcs_restores.settings import INSTANCES_PATH
-from sources.dcs_simulator import DEMO_SECRET_KEY
 from tests.conftest import Runner
 from tests.hostile.conftest import Start
 from tests.hostile.proxy import Answer, Exchange, json_answer, restores_page

@@ -11,9 +11,9 @@ import zlib
 from collections.abc import Callable, Iterator
 
 import pytest
+from dcs_restores import client as client_module
+from dcs_restores.client import DcsApiError
 
-from sources.dcs_restores import client as client_module
-from sources.dcs_restores.client import DcsApiError
 from tests.conftest import Runner
 from tests.hostile.conftest import Start
 from tests.hostile.proxy import Answer, Exchange, restores_page
@@ -164,7 +164,7 @@ def test_every_oversized_body_is_refused_without_a_retry(
 
 def test_a_body_just_under_the_bound_loads() -> None:
     """The bound is on size, not on shape: an inflated body under it is read in full."""
-    from sources.dcs_restores.transport import BodyTooLarge, Flight, read_body
+    from dcs_restores.transport import BodyTooLarge, Flight, read_body
 
     class Raw:
         def __init__(self, data: bytes) -> None:
@@ -260,7 +260,7 @@ def test_every_charset_decodes_strictly_then_declared_then_with_replacement(
 
 
 def test_direct_and_proxied_connections_are_both_under_the_watchdog() -> None:
-    from sources.dcs_restores.transport import watched_session
+    from dcs_restores.transport import watched_session
 
     adapter = watched_session().get_adapter("https://dcs.example.com")
     direct = adapter.poolmanager.connection_from_url("https://dcs.example.com")
@@ -269,4 +269,4 @@ def test_direct_and_proxied_connections_are_both_under_the_watchdog() -> None:
     )
     # the connection classes that report their socket to the watchdog (nothing is connected)
     for pool in (direct, proxied):
-        assert pool.ConnectionCls.__module__ == "sources.dcs_restores.transport"
+        assert pool.ConnectionCls.__module__ == "dcs_restores.transport"

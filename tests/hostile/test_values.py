@@ -10,10 +10,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-
-from sources.dcs_restores import RESTORE_COLUMNS, records, values
-from sources.dcs_restores.batches import DLT_COLUMNS, ArrowBatcher
-from sources.dcs_restores.records import (
+from dcs_restores import RESTORE_COLUMNS, records, values
+from dcs_restores.batches import DLT_COLUMNS, ArrowBatcher
+from dcs_restores.records import (
     RESTORE_OWN_FIELDS,
     RecordError,
     Rejected,
@@ -22,14 +21,14 @@ from sources.dcs_restores.records import (
     shape_restore,
     values_set_aside,
 )
-from sources.dcs_restores.settings import (
+from dcs_restores.settings import (
     MAX_JSON_DEPTH,
     MAX_RESTORE_ID_CHARS,
     MAX_TEXT_CHARS,
     MAX_UNKNOWN_FIELDS,
     RESTORE_TEXT_FIELDS,
 )
-from sources.dcs_restores.values import INT64_MAX, INT64_MIN
+from dcs_restores.values import INT64_MAX, INT64_MIN
 
 CREATED = "2025-03-01T10:00:00.000Z"
 CREATED_AT = datetime(2025, 3, 1, 10, tzinfo=UTC)

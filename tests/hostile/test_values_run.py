@@ -11,10 +11,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from dcs_restores.records import values_set_aside
+from dcs_restores.settings import MAX_TEXT_CHARS
+from dcs_simulator import World
 
-from sources.dcs_restores.records import values_set_aside
-from sources.dcs_restores.settings import MAX_TEXT_CHARS
-from sources.dcs_simulator import World
 from tests.conftest import Runner, expected_restores
 from tests.hostile.conftest import Start
 from tests.hostile.proxy import Answer, Exchange, json_answer, restores_page
@@ -214,7 +214,7 @@ def test_hostile_instance_listing_values_are_set_aside(runner: Runner, hostile: 
 def test_a_database_from_before_invalid_fields_goes_on_loading(
     runner: Runner, hostile: Start, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import sources.dcs_restores as source
+    import dcs_restores as source
 
     world = small_world(seed=10, instances=3, restores=10)
     sim, server = hostile(world)

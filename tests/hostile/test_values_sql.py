@@ -11,9 +11,9 @@ from typing import Any
 
 import duckdb
 import pytest
+from dcs_restores_pipeline.runner import make_pipeline, run
+from dcs_restores_pipeline.views import VIEWS, apply_models_duckdb, model_files, render_view
 
-from pipelines.dcs_restores_pipeline import make_pipeline, run
-from pipelines.models import VIEWS, apply_models_duckdb, model_files, render_view
 from tests.conftest import Runner, expected_restores
 from tests.hostile.conftest import Start
 from tests.hostile.proxy import Answer, Exchange, json_answer, restores_page

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from dcs_restores.client import DcsApiError, DcsClient
+from dcs_restores.settings import RESTORES_PATH
+from dcs_restores_pipeline.runner import RunFailed, RunSummary
+from dcs_simulator import DcsSimulator, World
 
-from pipelines.dcs_restores_pipeline import RunFailed, RunSummary
-from sources.dcs_restores.client import DcsApiError, DcsClient
-from sources.dcs_restores.settings import RESTORES_PATH
-from sources.dcs_simulator import DcsSimulator, World
 from tests.conftest import Runner
 from tests.hostile.proxy import Answer, Exchange, HostileServer
 from tests.reliability.support import assert_matches_truth, quick_run, small_world, truth_for

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
-from pipelines.models import apply_models_duckdb
+from dcs_restores_pipeline.views import apply_models_duckdb
 
 SCHEMA = "dcs"
 

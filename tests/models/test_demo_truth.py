@@ -8,8 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
-from pipelines.demo import demo_world, read_clock
+from dcs_restores_pipeline.demo import demo_world, read_clock
 
 
 def _ts(text: str) -> datetime:

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
-from pipelines.report import ReportError, run_report, terminal_summary, write_html
+from dcs_restores_pipeline.report import ReportError, run_report, terminal_summary, write_html
 
 CHART_TITLES = (
     "Failure rate over time",

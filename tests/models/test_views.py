@@ -13,8 +13,7 @@ from typing import Any
 import dlt
 import duckdb
 import pytest
-
-from pipelines.models import MODELS_DIR, VIEWS, apply_models, model_files, render_view
+from dcs_restores_pipeline.views import MODELS_DIR, VIEWS, apply_models, model_files, render_view
 
 
 def ts(text: str) -> datetime:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import threading
 import time
 
-from sources.dcs_restores.limiter import AdaptiveLimiter
-from sources.dcs_simulator import World
+from dcs_restores.limiter import AdaptiveLimiter
+from dcs_simulator import World
+
 from tests.conftest import Runner, expected_restores
 
 

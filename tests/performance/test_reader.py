@@ -11,9 +11,8 @@ from datetime import datetime
 from typing import Any, cast
 
 import pytest
-
-from sources.dcs_restores.reader import Cancelled, Event, read_instances
-from sources.dcs_restores.settings import page_overlap
+from dcs_restores.reader import Cancelled, Event, read_instances
+from dcs_restores.settings import page_overlap
 
 
 class FakeClient:

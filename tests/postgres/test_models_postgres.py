@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import duckdb
+from dcs_restores_pipeline.views import VIEWS, apply_models_duckdb, model_files, render_view
 
-from pipelines.models import VIEWS, apply_models_duckdb, model_files, render_view
 from tests.models.conftest import (
     INSTANCES,
     INSTANCES_DDL,

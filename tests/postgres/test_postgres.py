@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dcs_restores_pipeline.runner import make_pipeline, run
+from dcs_restores_pipeline.views import VIEWS
 
-from pipelines.dcs_restores_pipeline import make_pipeline, run
-from pipelines.models import VIEWS
 from tests.conftest import Runner, expected_restores
-from tests.dcs_restores.test_targets import NOW, SECOND_PROJECT, configure, two_regions
+from tests.source.test_targets import NOW, SECOND_PROJECT, configure, two_regions
 
 
 def normalise(value: Any) -> Any:

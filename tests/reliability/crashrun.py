@@ -64,7 +64,7 @@ def install(point: str) -> None:
     """Arrange for this process to SIGKILL itself at `point` (see the module doc)."""
     kind, _, rest = point.partition(":")
     if kind == "request":
-        from sources.dcs_restores.client import DcsClient
+        from dcs_restores.client import DcsClient
 
         _patch(DcsClient, "_attempt", after=_counting(int(rest)))
     elif kind in ("normalize", "load"):
@@ -83,9 +83,9 @@ def install(point: str) -> None:
 
         _patch(DuckDbSqlClient, "execute_query", before=before)
     elif kind == "models":
-        from pipelines import dcs_restores_pipeline
+        from dcs_restores_pipeline import runner as pipeline_runner
 
-        _patch(dcs_restores_pipeline, "apply_models_safely", before=lambda *a, **k: _die())
+        _patch(pipeline_runner, "apply_models_safely", before=lambda *a, **k: _die())
     else:
         raise SystemExit(f"unknown {CRASH_ENV} point {point!r}")
 
@@ -96,7 +96,7 @@ def main() -> int:
     point = os.environ.get(CRASH_ENV)
     if point:
         install(point)
-    from pipelines.cli import main as cli_main
+    from dcs_restores_pipeline.cli import main as cli_main
 
     return cli_main(sys.argv[1:])
 

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from dcs_restores.records import parse_timestamp
+from dcs_restores_pipeline import runner as pipeline_runner
+from dcs_restores_pipeline.config import PIPELINE_NAME
+from dcs_restores_pipeline.runner import RunSummary
+from dcs_simulator import DcsSimulator, World
 from dlt.common.versioned_state import decompress_state, json_decode_state
 
-from pipelines import dcs_restores_pipeline
-from pipelines.config import PIPELINE_NAME
-from pipelines.dcs_restores_pipeline import RunSummary
-from sources.dcs_restores.records import parse_timestamp
-from sources.dcs_simulator import DcsSimulator, World
 from tests.conftest import Runner, expected_restores
 
 REPO = Path(__file__).resolve().parents[2]
@@ -115,7 +115,7 @@ def run_cli(
 
 def quick_run(runner: Runner, simulator: DcsSimulator, **changes: Any) -> RunSummary:
     """`runner.run()` without rebuilding the SQL views (they are not under test here)."""
-    return dcs_restores_pipeline.run(
+    return pipeline_runner.run(
         runner.settings(simulator, **changes),
         database=runner.database,
         pipelines_dir=runner.pipelines_dir,

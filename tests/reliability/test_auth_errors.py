@@ -7,12 +7,12 @@ import logging
 from typing import Any
 
 import pytest
+from dcs_restores.client import DcsAuthError, DcsClient
+from dcs_restores.config import Credentials
+from dcs_restores.settings import INSTANCES_PATH
+from dcs_restores_pipeline.runner import RunFailed
+from dcs_simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, FaultPlan, FaultRule
 
-from pipelines.dcs_restores_pipeline import RunFailed
-from sources.dcs_restores.client import DcsAuthError, DcsClient
-from sources.dcs_restores.config import Credentials
-from sources.dcs_restores.settings import INSTANCES_PATH
-from sources.dcs_simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, FaultPlan, FaultRule
 from tests.conftest import Runner
 from tests.reliability.support import (
     assert_matches_truth,

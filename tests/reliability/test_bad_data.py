@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sources.dcs_simulator import FaultPlan, FaultRule
-from sources.dcs_simulator.faults import ODD_RECORDS
+from dcs_simulator import FaultPlan, FaultRule
+from dcs_simulator.faults import ODD_RECORDS
+
 from tests.conftest import Runner, expected_restores
 from tests.reliability.support import cursors, local_state, quick_run, small_world
 

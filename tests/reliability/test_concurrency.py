@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 
 import pytest
+from dcs_restores_pipeline import cli
+from dcs_restores_pipeline.runlock import RunLocked, exclusive_run, lock_paths
 
-from pipelines import cli
-from pipelines.runlock import RunLocked, exclusive_run, lock_paths
 from tests.conftest import Runner
 from tests.reliability.support import (
     assert_matches_truth,

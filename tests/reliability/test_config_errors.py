@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from dcs_restores_pipeline import cli
+from dcs_simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY
 
-from pipelines import cli
-from sources.dcs_simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY
 from tests.conftest import Runner
 from tests.reliability.support import REPO, run_cli, small_world
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dcs_restores_pipeline.recovery import PendingLoadFailed
+from dcs_restores_pipeline.runner import RunSummary
+from dcs_simulator import DcsSimulator
 
-from pipelines.dcs_restores_pipeline import RunSummary
-from pipelines.recovery import PendingLoadFailed
-from sources.dcs_simulator import DcsSimulator
 from tests.conftest import Runner
 from tests.reliability.support import (
     assert_matches_truth,

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dcs_restores.client import DcsApiError, DcsClient, retry_delay
+from dcs_restores.settings import RESTORES_PATH
+from dcs_restores_pipeline.runner import RunFailed
+from dcs_simulator import FaultPlan, FaultRule
 
-from pipelines.dcs_restores_pipeline import RunFailed
-from sources.dcs_restores.client import DcsApiError, DcsClient, retry_delay
-from sources.dcs_restores.settings import RESTORES_PATH
-from sources.dcs_simulator import FaultPlan, FaultRule
 from tests.conftest import Runner
 from tests.reliability.support import (
     assert_matches_truth,
@@ -112,7 +112,7 @@ def test_every_retry_is_signed_with_a_fresh_sdk_date(
 ) -> None:
     """A clock that ticks one second per signature: distinct dates prove one signing per
     attempt without waiting; the gateway still verifies every one of them."""
-    from sources.dcs_restores import auth
+    from dcs_restores import auth
 
     real = auth.datetime
     ticks = iter(range(10_000))

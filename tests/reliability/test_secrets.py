@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dcs_restores.config import Credentials
+from dcs_restores_pipeline.runner import RunFailed
+from dcs_simulator import FaultPlan, FaultRule
 
-from pipelines.dcs_restores_pipeline import RunFailed
-from sources.dcs_restores.config import Credentials
-from sources.dcs_simulator import FaultPlan, FaultRule
 from tests.conftest import Runner
 from tests.reliability.support import (
     assert_matches_truth,

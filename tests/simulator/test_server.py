@@ -14,9 +14,8 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
-
-from sources.dcs_restores.auth import sign_headers
-from sources.dcs_simulator import (
+from dcs_restores.auth import sign_headers
+from dcs_simulator import (
     DEMO_ACCESS_KEY,
     DEMO_AUTH_TOKEN,
     DEMO_SECRET_KEY,
@@ -373,7 +372,7 @@ def test_command_line_server() -> None:
     command = [
         sys.executable,
         "-m",
-        "sources.dcs_simulator",
+        "dcs_simulator",
         "--restores",
         "5",
         "--latency-ms",

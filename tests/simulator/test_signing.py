@@ -7,8 +7,7 @@ import ast
 from pathlib import Path
 
 import pytest
-
-from sources.dcs_simulator.signing import (
+from dcs_simulator.signing import (
     authorization_parts,
     canonical_request_hash,
     expected_signature,

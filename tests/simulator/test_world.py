@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import psutil
 import pytest
-
-from sources.dcs_simulator import DEFAULT_PROJECT_ID, ERROR_CODES, InstanceNotFound, World
+from dcs_simulator import DEFAULT_PROJECT_ID, ERROR_CODES, InstanceNotFound, World
 
 RESTORE_FIELDS = {
     "backup_id", "restore_id", "backup_name", "updated_at", "restore_remark", "created_at",

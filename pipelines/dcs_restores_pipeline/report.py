@@ -16,15 +16,15 @@ from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from pipelines.config import DATASET_NAME
-from pipelines.models import quote
-from pipelines.text import printable
+from dcs_restores_pipeline.config import DATASET_NAME
+from dcs_restores_pipeline.text import printable
+from dcs_restores_pipeline.views import quote
 
 Row = dict[str, Any]
 # key in the row, header, formatter
 Column = tuple[str, str, Callable[[Any], str]]
 
-# the views the report reads; all come from pipelines/models
+# the views the report reads; all come from models/ (beside this file)
 REPORT_VIEWS = (
     "restore_instance_summary",
     "restore_failures_by_error_code",

@@ -12,9 +12,9 @@ from typing import Any
 
 import dlt
 
-from pipelines.config import DATASET_NAME
-from pipelines.models import quote
-from pipelines.text import printable
+from dcs_restores_pipeline.config import DATASET_NAME
+from dcs_restores_pipeline.text import printable
+from dcs_restores_pipeline.views import quote
 
 # ~100 years: far enough back for any history, near enough that `now - days` is a date
 MAX_SINCE_DAYS = 36500

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from pipelines.config import database_path
-from pipelines.text import printable
+from dcs_restores_pipeline.config import database_path
+from dcs_restores_pipeline.text import printable
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -30,8 +30,8 @@ def _root_cause(exc: BaseException) -> BaseException:
     dlt wraps errors raised inside resources in PipelineStepFailed / ResourceExtractionError;
     the user needs the DCS or configuration error inside, on one line.
     """
-    from sources.dcs_restores.client import DcsApiError
-    from sources.dcs_restores.config import ConfigError
+    from dcs_restores.client import DcsApiError
+    from dcs_restores.config import ConfigError
 
     seen: set[int] = set()
     current: BaseException | None = exc
@@ -93,7 +93,7 @@ def _emit(summary: Any, as_json: bool) -> None:
 
 def _existing_database() -> Path:
     """Return the DuckDB file to read; PostgreSQL needs no file."""
-    from pipelines.config import destination_type
+    from dcs_restores_pipeline.config import destination_type
 
     database = database_path()
     if destination_type() == "duckdb" and not database.exists():
@@ -102,18 +102,16 @@ def _existing_database() -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pipelines import dcs_restores_pipeline
+    from dcs_restores_pipeline import runner
 
-    summary = dcs_restores_pipeline.run(
-        database=database_path(), progress=None if args.quiet else _progress
-    )
+    summary = runner.run(database=database_path(), progress=None if args.quiet else _progress)
     _emit(summary, args.json)
     return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from pipelines.demo import run_demo
-    from pipelines.report import run_report
+    from dcs_restores_pipeline.demo import run_demo
+    from dcs_restores_pipeline.report import run_report
 
     database = database_path()
     summary, clock = run_demo(database, progress=None if args.quiet else _progress)
@@ -133,8 +131,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from pipelines.dcs_restores_pipeline import make_pipeline
-    from pipelines.models import apply_models
+    from dcs_restores_pipeline.runner import make_pipeline
+    from dcs_restores_pipeline.views import apply_models
 
     database = _existing_database()
     views = apply_models(make_pipeline(database))
@@ -143,7 +141,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from pipelines.report import run_report
+    from dcs_restores_pipeline.report import run_report
 
     html = Path(args.html).resolve() if args.html else None
     print(run_report(database_path(), html))
@@ -153,9 +151,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from pipelines.check import check
-    from pipelines.config import destination_type
-    from pipelines.dcs_restores_pipeline import make_pipeline
+    from dcs_restores_pipeline.check import check
+    from dcs_restores_pipeline.config import destination_type
+    from dcs_restores_pipeline.runner import make_pipeline
 
     database = _existing_database()
     # DuckDB: read-only, without the pipeline (its local state is the run's business)
@@ -176,7 +174,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_reset_pending(args: argparse.Namespace) -> int:
-    from pipelines.dcs_restores_pipeline import reset_pending
+    from dcs_restores_pipeline.runner import reset_pending
 
     dropped = reset_pending(database_path())
     if not dropped:
@@ -200,7 +198,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from pipelines.check import (
+    from dcs_restores_pipeline.check import (
         MAX_SINCE_DAYS,
         failure_rate_arg,
         min_finished_arg,
@@ -264,9 +262,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from pipelines.dcs_restores_pipeline import RunFailed
-    from pipelines.runlock import RunLocked
-    from sources.dcs_restores.config import ConfigError
+    from dcs_restores.config import ConfigError
+
+    from dcs_restores_pipeline.runlock import RunLocked
+    from dcs_restores_pipeline.runner import RunFailed
 
     try:
         return int(args.func(args))
@@ -288,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if (line := _interrupted(exc)) is not None:
             print(line, file=sys.stderr)
             return EXIT_INTERRUPTED
-        from pipelines.recovery import disk_full, disk_full_message
+        from dcs_restores_pipeline.recovery import disk_full, disk_full_message
 
         where = disk_full(exc)
         if where is not None:

@@ -19,7 +19,7 @@ from typing import IO
 
 from dlt.common.pipeline import get_dlt_pipelines_dir
 
-from pipelines.config import PIPELINE_NAME
+from dcs_restores_pipeline.config import PIPELINE_NAME
 
 
 class RunLocked(Exception):

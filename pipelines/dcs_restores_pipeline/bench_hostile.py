@@ -1,11 +1,11 @@
 """Benchmark of the body bound: a server answers one instance's restores with a huge body.
 
-`python -m pipelines.bench --hostile-body-mb 1024` starts a loopback server that answers like
-the DCS simulator, except that the restores page of one instance is N MiB: once sent as is
-(N MiB on the wire, without a Content-Length), once as a gzip bomb (a small body that inflates
-to N MiB). Each time a real `dcs-restores run` runs in a child process, with the default
-max_body_mb; its peak RSS (from wait4) shows that memory stays bounded by max_body_mb, not by
-what the server sends. An honest run gives the baseline. Not a test: nothing is asserted.
+`python -m dcs_restores_pipeline.bench --hostile-body-mb 1024` starts a loopback server that
+answers like the DCS simulator, except that the restores page of one instance is N MiB: once
+sent as is (N MiB on the wire, without a Content-Length), once as a gzip bomb (a small body that
+inflates to N MiB). Each time a real `dcs-restores run` runs in a child process, with the
+default max_body_mb; its peak RSS (from wait4) shows that memory stays bounded by max_body_mb,
+not by what the server sends. An honest run gives the baseline. Not a test: nothing is asserted.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def do_GET(self) -> None:
-        from sources.dcs_simulator.api import route
+        from dcs_simulator.api import route
 
         server = self.server
         kind = route("GET", self.path.partition("?")[0]).kind
@@ -120,7 +120,7 @@ def _run_child(
             env[f"{prefix}CONCURRENCY"] = str(concurrency)
         started = time.monotonic()
         child = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.cli", "run", "--quiet"],
+            [sys.executable, "-m", "dcs_restores_pipeline.cli", "run", "--quiet"],
             cwd=workdir,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -146,7 +146,7 @@ def run_hostile_bench(size_mb: int, concurrency: int | None = None) -> list[dict
     Every instance gets the huge body, so `concurrency` of them are read at once: the peak is
     about the honest run's plus concurrency x max_body_mb.
     """
-    from sources.dcs_simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DcsSimulator, World
+    from dcs_simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DcsSimulator, World
 
     world = World.generate(seed=7, instances=3, restores_per_instance=20)
     server = _Server(("127.0.0.1", 0), _Handler)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from dlt.common import logger
 
-from pipelines.config import PIPELINE_NAME
+from dcs_restores_pipeline.config import PIPELINE_NAME
 
 STATE_FILE = "state.json"
 SCHEMAS_DIR = "schemas"
@@ -85,7 +85,7 @@ def _state_problem(text: str) -> str | None:
                 return f"no {key}"
         if not isinstance(state.get("_local", {}), dict):
             return "no _local section"
-        migrate_state_to_current(PIPELINE_NAME, state)  # type: ignore[arg-type]
+        migrate_state_to_current(PIPELINE_NAME, state)
     except Exception as exc:  # any way of failing to decode is damage here
         return _gist(exc)
     return None

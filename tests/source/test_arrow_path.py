@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from dcs_restores import RESTORE_COLUMNS
+from dcs_restores.batches import DLT_COLUMNS, ArrowBatcher
+from dcs_simulator import FaultPlan, FaultRule
+from dcs_simulator.faults import NEW_FIELDS
 
-from sources.dcs_restores import RESTORE_COLUMNS
-from sources.dcs_restores.batches import DLT_COLUMNS, ArrowBatcher
-from sources.dcs_simulator import FaultPlan, FaultRule
-from sources.dcs_simulator.faults import NEW_FIELDS
 from tests.conftest import Runner, expected_restores
 from tests.reliability.support import assert_matches_truth, early, small_world
 

@@ -6,11 +6,11 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from dcs_restores.config import ConfigError
+from dcs_restores.targets import load_targets
+from dcs_restores_pipeline.runner import RunFailed, run
+from dcs_simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, World
 
-from pipelines.dcs_restores_pipeline import RunFailed, run
-from sources.dcs_restores.config import ConfigError
-from sources.dcs_restores.targets import load_targets
-from sources.dcs_simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, World
 from tests.conftest import Runner, expected_restores
 
 NOW = datetime(2025, 2, 20, tzinfo=UTC)

@@ -14,9 +14,8 @@ from datetime import UTC
 from typing import Any
 
 import dlt
+from dcs_restores.settings import TERMINAL_STATUSES
 from dlt.destinations.sql_client import SqlClientBase
-
-from sources.dcs_restores.settings import TERMINAL_STATUSES
 
 TERMINAL_SQL = "(" + ", ".join(f"'{status}'" for status in sorted(TERMINAL_STATUSES)) + ")"
 STATE_TABLE = "_dlt_pipeline_state"
@@ -155,7 +154,7 @@ def destination_state_hash(pipeline: dlt.Pipeline) -> str | None:
 
 def read_after(pipeline: dlt.Pipeline, before: Before, build_views: bool) -> After:
     """Rebuild the views (when asked and both source tables exist) and count what changed."""
-    from pipelines.models import SOURCE_TABLES, create_views
+    from dcs_restores_pipeline.views import SOURCE_TABLES, create_views
 
     after = After()
     with session(pipeline) as db:

@@ -8,17 +8,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
-
-from pipelines import dcs_restores_pipeline
-from pipelines.dcs_restores_pipeline import RunSummary
-from sources.dcs_restores.config import Credentials, SourceSettings
-from sources.dcs_simulator import (
+from dcs_restores.config import Credentials, SourceSettings
+from dcs_simulator import (
     DEFAULT_PROJECT_ID,
     DEMO_ACCESS_KEY,
     DEMO_SECRET_KEY,
     DcsSimulator,
     World,
 )
+
+from dcs_restores_pipeline import runner
+from dcs_restores_pipeline.runner import RunSummary
 
 DEMO_SEED = 7
 DEMO_INSTANCES = 12
@@ -101,11 +101,11 @@ def run_demo(
     cursors never outlive the data they describe.
     """
     clock = read_clock(database)
-    pipeline = dcs_restores_pipeline.make_pipeline(database, pipelines_dir)
+    pipeline = runner.make_pipeline(database, pipelines_dir)
     if clock.runs == 0 and not database.exists():
         pipeline.drop()
     with DcsSimulator(demo_world(clock.anchor), now=clock.now) as simulator:
-        summary = dcs_restores_pipeline.run(
+        summary = runner.run(
             demo_settings(simulator.base_url),
             database=database,
             pipelines_dir=pipelines_dir,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sources.dcs_restores.cursors import CursorTracker, InstanceCursor, begin_time
+from dcs_restores.cursors import CursorTracker, InstanceCursor, begin_time
 
 T0 = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

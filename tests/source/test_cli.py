@@ -9,8 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
-from sources.dcs_simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, World
+from dcs_simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, World
 
 REPO = Path(__file__).resolve().parents[2]
 WRONG_SECRET = "wrong-secret-Zq8uV3xK"
@@ -22,7 +21,7 @@ def cli(
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "DESTINATION__"))}
     base.update(env)
     return subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", *args],
+        [sys.executable, "-m", "dcs_restores_pipeline.cli", *args],
         cwd=cwd,
         env=base,
         capture_output=True,

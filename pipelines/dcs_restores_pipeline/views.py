@@ -1,4 +1,4 @@
-"""SQL models: the plain `.sql` files in `pipelines/models/`, applied as views over the load."""
+"""SQL models: the plain `.sql` files in `models/`, applied as views over the load."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def model_files() -> list[Path]:
     """Return the model files, each after the views it reads from.
 
     Returns:
-        Paths of all `*.sql` files under `pipelines/models/`, topologically sorted with ties
+        Paths of all `*.sql` files under `models/`, topologically sorted with ties
         broken by name so the order is stable.
     """
     files = {path.stem: path for path in sorted(MODELS_DIR.rglob("*.sql"))}

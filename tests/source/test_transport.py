@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dcs_restores.client import DcsClient
+from dcs_restores.settings import INSTANCES_PATH
+from dcs_simulator import World
 
-from sources.dcs_restores.client import DcsClient
-from sources.dcs_restores.settings import INSTANCES_PATH
-from sources.dcs_simulator import World
 from tests.conftest import Runner
 
 

@@ -9,19 +9,30 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+from dcs_restores import ExtractStats, SourceSettings, dcs_restores
+from dcs_restores.client import DcsApiError
+from dcs_restores.config import ConfigError
+from dcs_restores.targets import load_targets
+from dcs_restores.values import values_set_aside
 from dlt.common import logger
 from dlt.common.pipeline import LoadInfo
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from pipelines.bookkeeping import After, Before, destination_state_hash, read_after, read_before
-from pipelines.config import (
+from dcs_restores_pipeline.bookkeeping import (
+    After,
+    Before,
+    destination_state_hash,
+    read_after,
+    read_before,
+)
+from dcs_restores_pipeline.config import (
     DATASET_NAME,
     PIPELINE_NAME,
     database_path,
     destination,
     destination_type,
 )
-from pipelines.recovery import (
+from dcs_restores_pipeline.recovery import (
     RESET_HINT,
     align_state,
     disk_full,
@@ -30,13 +41,8 @@ from pipelines.recovery import (
     finish_pending,
     step_failure_gist,
 )
-from pipelines.runlock import exclusive_run, lock_paths
-from pipelines.workdir import heal_and_log, raise_if_damaged, working_dir
-from sources.dcs_restores import ExtractStats, SourceSettings, dcs_restores
-from sources.dcs_restores.client import DcsApiError
-from sources.dcs_restores.config import ConfigError
-from sources.dcs_restores.targets import load_targets
-from sources.dcs_restores.values import values_set_aside
+from dcs_restores_pipeline.runlock import exclusive_run, lock_paths
+from dcs_restores_pipeline.workdir import heal_and_log, raise_if_damaged, working_dir
 
 
 class RunFailed(Exception):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import shutil
 from datetime import UTC, datetime, timedelta
 
-from sources.dcs_simulator import World
+from dcs_simulator import World
+
 from tests.conftest import Runner, expected_restores
 
 T1 = datetime(2025, 1, 20, tzinfo=UTC)

@@ -1,6 +1,7 @@
 """Benchmark: the pipeline against a simulator in a subprocess, next to a hand-written serial loop.
 
-`python -m pipelines.bench --instances 500 --restores 20 --latency-ms 50` (or `make bench`)
+`python -m dcs_restores_pipeline.bench --instances 500 --restores 20 --latency-ms 50`
+(or `make bench`)
 prints, for a first and an incremental run of the pipeline and of a baseline (pages read one
 after another, upserted into DuckDB with pandas, as a user would write it by hand): requests,
 wall time, rows per second, peak RSS and the ratio of wall time to the floor
@@ -127,10 +128,10 @@ def _pipeline_child(
         # dlt's own knob, as a user would set it in the environment
         os.environ[DUCKDB_CONFIG_ENV] = json.dumps({"memory_limit": duckdb_memory})
     import dlt
+    from dcs_restores.config import Credentials, SourceSettings
+    from dcs_restores.settings import DEFAULT_CONCURRENCY
 
-    from pipelines import dcs_restores_pipeline
-    from sources.dcs_restores.config import Credentials, SourceSettings
-    from sources.dcs_restores.settings import DEFAULT_CONCURRENCY
+    from dcs_restores_pipeline import runner
 
     settings = SourceSettings(
         endpoint=target.url,
@@ -141,7 +142,7 @@ def _pipeline_child(
     )
     started = time.perf_counter()
     with RssSampler() as rss:
-        summary = dcs_restores_pipeline.run(
+        summary = runner.run(
             settings, database=Path(workdir) / "ours.duckdb", pipelines_dir=f"{workdir}/pipelines"
         )
     wall = time.perf_counter() - started
@@ -176,8 +177,7 @@ def _baseline_child(target: Target, workdir: str, page_size: int) -> dict[str, A
     import duckdb
     import pandas as pd
     import requests
-
-    from sources.dcs_restores.auth import sign_headers
+    from dcs_restores.auth import sign_headers
 
     started = time.perf_counter()
     session = requests.Session()
@@ -252,11 +252,11 @@ def _sim_stats(url: str) -> dict[str, Any]:
 
 @contextmanager
 def simulator(args: argparse.Namespace) -> Iterator[Target]:
-    """Start `python -m sources.dcs_simulator` in a subprocess and yield where it listens."""
-    from sources.dcs_simulator import DEMO_SECRET_KEY
+    """Start `python -m dcs_simulator` in a subprocess and yield where it listens."""
+    from dcs_simulator import DEMO_SECRET_KEY
 
     command = [
-        sys.executable, "-m", "sources.dcs_simulator", "--port", "0",
+        sys.executable, "-m", "dcs_simulator", "--port", "0",
         "--instances", str(args.instances), "--restores", str(args.restores),
         "--latency-ms", str(args.latency_ms),
     ]  # fmt: skip
@@ -278,7 +278,7 @@ def simulator(args: argparse.Namespace) -> Iterator[Target]:
 
 
 def measure(
-    name: str, target: Target, latency_s: float, concurrency: int, run: Callable[[], dict]
+    name: str, target: Target, latency_s: float, concurrency: int, run: Callable[[], dict[str, Any]]
 ) -> Result:
     """Run one child and complete its figures from the simulator's request log."""
     before = _sim_stats(target.url)
@@ -305,7 +305,7 @@ def measure(
 
 def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     """Run the pipeline (first, incremental) and the baseline (first, incremental)."""
-    from sources.dcs_restores.settings import DEFAULT_CONCURRENCY
+    from dcs_restores.settings import DEFAULT_CONCURRENCY
 
     concurrency = args.concurrency or DEFAULT_CONCURRENCY
     latency = args.latency_ms / 1000
@@ -376,7 +376,9 @@ def render(report: dict[str, Any]) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.bench", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m dcs_restores_pipeline.bench", description=__doc__
+    )
     parser.add_argument("--instances", type=int, default=500)
     parser.add_argument("--restores", type=int, default=20, help="restores per instance")
     parser.add_argument("--latency-ms", type=float, default=50.0)
@@ -403,8 +405,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     if args.hostile_body_mb is not None:
-        from pipelines.bench_hostile import render as render_hostile
-        from pipelines.bench_hostile import run_hostile_bench
+        from dcs_restores_pipeline.bench_hostile import render as render_hostile
+        from dcs_restores_pipeline.bench_hostile import run_hostile_bench
 
         results = run_hostile_bench(args.hostile_body_mb, args.concurrency)
         print(json.dumps(results, indent=2) if args.json else render_hostile(results))
@@ -415,6 +417,6 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     # through the package, so the children (spawned) find the run functions by their real module
-    from pipelines.bench import main as bench_main
+    from dcs_restores_pipeline.bench import main as bench_main
 
     bench_main()

@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-
-from sources.dcs_restores import auth
+from dcs_restores import auth
 
 PID = "0123456789abcdef0123456789abcdef"
 

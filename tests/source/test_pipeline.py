@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from dcs_restores.settings import BEGIN_TIME_MARGIN
+from dcs_simulator import World
 
-from sources.dcs_restores.settings import BEGIN_TIME_MARGIN
-from sources.dcs_simulator import World
 from tests.conftest import Runner, expected_restores
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -198,8 +198,8 @@ def test_server_capping_pages_below_limit(serve, runner: Runner) -> None:
 
 
 def test_gateway_404_fails_the_run_and_cancels_retries_elsewhere(serve, runner: Runner) -> None:
-    from pipelines.dcs_restores_pipeline import RunFailed
-    from sources.dcs_simulator import FaultPlan, FaultRule
+    from dcs_restores_pipeline.runner import RunFailed
+    from dcs_simulator import FaultPlan, FaultRule
 
     world = World.generate(seed=13, instances=2, restores_per_instance=5, empty_instances=0)
     broken, flaky = world.instance_ids

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-
-from sources.dcs_restores.records import RecordError, parse_timestamp, shape_restore
+from dcs_restores.records import RecordError, parse_timestamp, shape_restore
 
 UTC_TS = datetime(2017, 7, 18, 21, 41, 20, 721000, tzinfo=UTC)
 

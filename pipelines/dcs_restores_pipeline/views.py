@@ -1,4 +1,9 @@
-"""SQL models: the plain `.sql` files in `models/`, applied as views over the load."""
+"""SQL models: the plain `.sql` files in `models/`, applied as views over the load.
+
+The files live in one folder per layer, in lineage order: `staging/` holds one `stg_*` view per
+loaded table (names, types and the shared definitions), `marts/` the views analysts query, which
+read staging views and other marts, never a loaded table.
+"""
 
 from __future__ import annotations
 
@@ -13,14 +18,17 @@ if TYPE_CHECKING:
     from dlt.destinations.sql_client import SqlClientBase
 
 MODELS_DIR = Path(__file__).parent / "models"
+# the folders under MODELS_DIR, upstream first
+LAYERS = ("staging", "marts")
 
 # tables loaded by the pipeline that the models may read
 SOURCE_TABLES = ("restores", "instances")
 
 # every view, dependencies first; tests check this matches the files in MODELS_DIR
 VIEWS = (
-    "restore_error_codes",
+    "stg_instances",
     "stg_restores",
+    "restore_error_codes",
     "restore_durations",
     "restore_failure_rates",
     "restore_failures",
@@ -35,20 +43,48 @@ _REFERENCE = re.compile(r"\b(from|join)(\s+)([a-z_][a-z0-9_]*)\b(?!\s*\.)", re.I
 _CTE_NAME = re.compile(r"(?:\bwith|,)\s+([a-z_][a-z0-9_]*)\s+as\s*\(", re.IGNORECASE)
 
 
+def model_paths() -> dict[str, Path]:
+    """Return view name -> model file, for every `*.sql` file in the layer folders.
+
+    Raises:
+        ValueError: a model file outside the layer folders (it would never be applied), or
+            two files with one name (one view would silently replace the other).
+    """
+    paths: dict[str, Path] = {}
+    for path in sorted(MODELS_DIR.rglob("*.sql")):
+        if path.parent.parent != MODELS_DIR or path.parent.name not in LAYERS:
+            raise ValueError(f"{path}: a model belongs in one of models/{{{','.join(LAYERS)}}}/")
+        if path.stem in paths:
+            raise ValueError(f"{path}: view {path.stem} is also defined in {paths[path.stem]}")
+        paths[path.stem] = path
+    return paths
+
+
+def layer(path: Path) -> str:
+    """The layer of a model file: the name of its folder (`staging` or `marts`)."""
+    return path.parent.name
+
+
+def reads(path: Path) -> set[str]:
+    """The loaded tables and views that a model file reads."""
+    return _references(path.read_text()) & (set(SOURCE_TABLES) | model_paths().keys())
+
+
 def model_files() -> list[Path]:
     """Return the model files, each after the views it reads from.
 
     Returns:
-        Paths of all `*.sql` files under `models/`, topologically sorted with ties
-        broken by name so the order is stable.
+        Paths of all `*.sql` files under `models/<layer>/`, topologically sorted with ties
+        broken by layer (staging first), then by name, so the order is stable.
     """
-    files = {path.stem: path for path in sorted(MODELS_DIR.rglob("*.sql"))}
+    files = model_paths()
     graph = {name: _references(path.read_text()) & files.keys() for name, path in files.items()}
     sorter = TopologicalSorter(graph)
     sorter.prepare()
+    rank = {name: (LAYERS.index(layer(path)), name) for name, path in files.items()}
     ordered: list[str] = []
     while sorter.is_active():
-        ready = sorted(sorter.get_ready())
+        ready = sorted(sorter.get_ready(), key=rank.__getitem__)
         ordered.extend(ready)
         sorter.done(*ready)
     return [files[name] for name in ordered]
@@ -72,7 +108,7 @@ def render_view(path: Path, schema: str) -> str:
             would silently turn into a reference to the table.
     """
     body = path.read_text().strip().rstrip(";").rstrip()
-    relations = set(SOURCE_TABLES) | {p.stem for p in MODELS_DIR.rglob("*.sql")}
+    relations = set(SOURCE_TABLES) | model_paths().keys()
     shadowed = {name.lower() for name in _CTE_NAME.findall(body)} & relations
     if shadowed:
         raise ValueError(f"{path.name}: CTE names shadow tables or views: {sorted(shadowed)}")

@@ -198,6 +198,7 @@ def test_stg_restores(db: duckdb.DuckDBPyConnection) -> None:
 VIEW_KEYS = {
     "restore_error_codes": "error_code",
     "stg_restores": "restore_id",
+    "stg_instances": "instance_id",
     "restore_durations": "restore_id",
     "restore_failure_rates": "instance_id, day",
     "restore_failures": "restore_id",
@@ -278,7 +279,7 @@ def test_render_view_rejects_cte_shadowing_a_table(tmp_path: Path) -> None:
 
 
 def test_models_dir_ships_sql_files() -> None:
-    assert {p.name for p in MODELS_DIR.glob("*.sql")} == {f"{v}.sql" for v in VIEWS}
+    assert {p.name for p in MODELS_DIR.rglob("*.sql")} == {f"{v}.sql" for v in VIEWS}
 
 
 def test_apply_models_through_dlt_pipeline(tmp_path: Path) -> None:

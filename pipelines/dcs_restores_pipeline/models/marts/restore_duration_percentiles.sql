@@ -13,8 +13,8 @@ durations as (
 instance_names as (
     select
         instance_id,
-        name
-    from instances
+        instance_name
+    from stg_instances
 ),
 
 per_instance as (
@@ -34,7 +34,7 @@ final as (
     select
         per_instance.project_id,
         per_instance.instance_id,
-        instance_names.name as instance_name,
+        instance_names.instance_name,
         per_instance.count_finished,
         per_instance.count_with_duration,
         per_instance.p50_duration_seconds,

@@ -18,8 +18,8 @@ durations as (
 instance_names as (
     select
         instance_id,
-        name
-    from instances
+        instance_name
+    from stg_instances
 ),
 
 ranked as (
@@ -42,7 +42,7 @@ final as (
         ranked.restore_id,
         ranked.project_id,
         ranked.instance_id,
-        instance_names.name as instance_name,
+        instance_names.instance_name,
         ranked.status,
         ranked.error_code,
         ranked.created_at,

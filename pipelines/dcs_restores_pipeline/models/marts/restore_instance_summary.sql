@@ -25,8 +25,8 @@ percentiles as (
 instance_names as (
     select
         instance_id,
-        name
-    from instances
+        instance_name
+    from stg_instances
 ),
 
 counts as (
@@ -48,7 +48,7 @@ final as (
     select
         counts.project_id,
         counts.instance_id,
-        instance_names.name as instance_name,
+        instance_names.instance_name,
         counts.count_restores,
         counts.count_in_progress,
         counts.count_finished,

@@ -1,8 +1,9 @@
-"""What a run asks its destination before and after loading: one connection for each.
+"""What a run reads from its destination before and after loading.
 
 Opening the destination costs more than these queries (~30 ms for each connection to a
-DuckDB file), so everything a run needs before extracting is read in one session, and the
-views and counts after loading are done in another.
+DuckDB file), so everything a run needs before extracting is read in one session
+(`read_before`), and after loading the run opens one more `session` for its views step and
+`count_after`.
 """
 
 from __future__ import annotations
@@ -42,10 +43,8 @@ class Before:
 
 @dataclass
 class After:
-    """The destination after a run: views rebuilt, and how the restores changed."""
+    """The destination after a run: how the restores changed."""
 
-    views: list[str] = field(default_factory=list)
-    missing_tables: list[str] = field(default_factory=list)
     count: int = 0
     changed: int = 0
 
@@ -152,16 +151,6 @@ def destination_state_hash(pipeline: dlt.Pipeline) -> str | None:
         return db.state_hash(pipeline.pipeline_name)
 
 
-def read_after(pipeline: dlt.Pipeline, before: Before, build_views: bool) -> After:
-    """Rebuild the views (when asked and both source tables exist) and count what changed."""
-    from dcs_restores_pipeline.views import SOURCE_TABLES, create_views
-
-    after = After()
-    with session(pipeline) as db:
-        if build_views:
-            after.missing_tables = [t for t in SOURCE_TABLES if t not in db.tables()]
-            if not after.missing_tables:
-                after.views = create_views(db.client, pipeline.dataset_name)
-        after.count = db.count()
-        after.changed = db.changed(before.open_restores)
-    return after
+def count_after(db: Session, before: Before) -> After:
+    """Count the restores now, and those open before the run that changed, on `db`."""
+    return After(db.count(), db.changed(before.open_restores))

@@ -8,6 +8,7 @@ read staging views and other marts, never a loaded table.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -151,6 +152,30 @@ def apply_models(pipeline: dlt.Pipeline) -> list[str]:
     """
     with pipeline.sql_client() as client:
         return create_views(client, pipeline.dataset_name)
+
+
+def build_views(client: SqlClientBase[Any], schema: str, tables: Collection[str]) -> list[str]:
+    """The views step of a run: create or replace every view, once the loaded tables exist.
+
+    dlt creates a table only once rows arrive, so a first run in which every instance failed
+    has no `restores` yet: the views are then skipped with a warning, and the run's own error
+    is the one to report, not a view's.
+
+    Args:
+        client: An open dlt sql client on the destination.
+        schema: The dataset schema.
+        tables: The base tables in `schema` now.
+
+    Returns:
+        The view names in the order they were created; empty when they were skipped.
+    """
+    missing = [table for table in SOURCE_TABLES if table not in tables]
+    if missing:
+        from dlt.common import logger
+
+        logger.warning(f"views not built: no table {', '.join(missing)} loaded yet")
+        return []
+    return create_views(client, schema)
 
 
 def create_views(client: SqlClientBase[Any], schema: str) -> list[str]:

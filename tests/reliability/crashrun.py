@@ -85,7 +85,7 @@ def install(point: str) -> None:
     elif kind == "models":
         from dcs_restores_pipeline import runner as pipeline_runner
 
-        _patch(pipeline_runner, "apply_models_safely", before=lambda *a, **k: _die())
+        _patch(pipeline_runner, "build_views", before=lambda *a, **k: _die())
     else:
         raise SystemExit(f"unknown {CRASH_ENV} point {point!r}")
 

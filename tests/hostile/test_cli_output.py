@@ -18,7 +18,8 @@ from dcs_restores_pipeline.cli import main
 from tests.conftest import Runner
 from tests.hostile.conftest import Start
 from tests.hostile.proxy import Answer, Exchange, json_answer
-from tests.reliability.support import cli_env, small_world
+from tests.support.cli import cli_env
+from tests.support.worlds import small_world
 
 # C0, DEL and C1 controls; newlines separate lines and are checked per line
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")

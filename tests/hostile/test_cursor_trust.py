@@ -14,7 +14,8 @@ from dcs_simulator import World
 from tests.conftest import Runner, expected_restores
 from tests.hostile.conftest import Start
 from tests.hostile.proxy import Answer, Exchange, json_answer, restores_page
-from tests.reliability.support import cursors, local_state, quick_run
+from tests.support.truth import cursors, local_state
+from tests.support.worlds import quick_run
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)

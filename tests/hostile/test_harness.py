@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.conftest import Runner, expected_restores
 from tests.hostile.conftest import Start
 from tests.hostile.proxy import Answer, Exchange
-from tests.reliability.support import quick_run, small_world
+from tests.support.worlds import quick_run, small_world
 
 
 def test_pass_through_loads_ground_truth(runner: Runner, hostile: Start) -> None:

@@ -14,15 +14,9 @@ from dcs_restores_pipeline.config import PIPELINE_NAME
 from tests.conftest import Runner
 from tests.hostile.conftest import Start
 from tests.hostile.proxy import Answer, Exchange
-from tests.reliability.support import (
-    assert_matches_truth,
-    cli_env,
-    cursors,
-    local_state,
-    quick_run,
-    small_world,
-    start_cli,
-)
+from tests.support.cli import cli_env, start_cli
+from tests.support.truth import assert_matches_truth, cursors, local_state
+from tests.support.worlds import quick_run, small_world
 
 INTERRUPTED = (
     "dcs-restores: interrupted; nothing of this run was committed, the next run reads it again"

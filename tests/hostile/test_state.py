@@ -21,13 +21,9 @@ from dcs_restores_pipeline.cli import main
 from dcs_simulator import DcsSimulator
 
 from tests.conftest import Runner
-from tests.reliability.support import (
-    assert_matches_truth,
-    cli_env,
-    quick_run,
-    run_cli,
-    small_world,
-)
+from tests.support.cli import cli_env, run_cli
+from tests.support.truth import assert_matches_truth
+from tests.support.worlds import quick_run, small_world
 
 DAY = timedelta(days=1)
 WARNING = "damaged local pipeline state"

@@ -20,7 +20,9 @@ from dlt.common.storages.file_storage import FileStorage
 from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
 
 from tests.conftest import Runner
-from tests.reliability.support import assert_matches_truth, cli_env, quick_run, small_world
+from tests.support.cli import cli_env
+from tests.support.truth import assert_matches_truth
+from tests.support.worlds import quick_run, small_world
 
 BOUND_S = 60
 NO_SPACE = os.strerror(errno.ENOSPC)

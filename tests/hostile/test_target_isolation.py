@@ -9,7 +9,7 @@ import pytest
 from dcs_restores_pipeline.runner import RunFailed, run
 
 from tests.conftest import Runner, expected_restores
-from tests.source.test_targets import NOW, SECOND_PROJECT, configure, two_regions
+from tests.pipeline.test_targets import NOW, SECOND_PROJECT, configure, two_regions
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,8 @@ from tests.hostile.transport_support import (
     run,
     run_failing,
 )
-from tests.reliability.support import secret_leaks, truth_for
+from tests.support.leaks import secret_leaks
+from tests.support.truth import truth_for
 
 # --- 4. answers that make the client raise ----------------------------------------------------
 

@@ -26,7 +26,7 @@ from tests.hostile.transport_support import (
     run,
     run_failing,
 )
-from tests.reliability.support import truth_for
+from tests.support.truth import truth_for
 
 # --- 1. a deadline for the whole answer ---------------------------------------------------------
 

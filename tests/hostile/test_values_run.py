@@ -18,7 +18,8 @@ from dcs_simulator import World
 from tests.conftest import Runner, expected_restores
 from tests.hostile.conftest import Start
 from tests.hostile.proxy import Answer, Exchange, json_answer, restores_page
-from tests.reliability.support import assert_matches_truth, small_world
+from tests.support.truth import assert_matches_truth
+from tests.support.worlds import small_world
 
 SURROGATE = "\ud800"
 NUL = "\x00"

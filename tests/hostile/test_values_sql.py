@@ -21,7 +21,7 @@ from tests.models.conftest import INSTANCES, INSTANCES_DDL, RESTORES_DDL, SCHEMA
 from tests.models.conftest import RESTORES as HAND_RESTORES
 from tests.postgres.conftest import postgres_url  # noqa: F401  (the fixture)
 from tests.postgres.test_postgres import normalise
-from tests.reliability.support import small_world
+from tests.support.worlds import small_world
 
 # restore_id, project_id, instance_id, status, error_code, progress, created_at, updated_at
 GUARD_ROWS = [

@@ -14,7 +14,8 @@ from dcs_simulator import DcsSimulator, World
 
 from tests.conftest import Runner
 from tests.hostile.proxy import Answer, Exchange, HostileServer
-from tests.reliability.support import assert_matches_truth, quick_run, small_world, truth_for
+from tests.support.truth import assert_matches_truth, truth_for
+from tests.support.worlds import quick_run, small_world
 
 
 @dataclass

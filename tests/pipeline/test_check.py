@@ -19,7 +19,7 @@ from tests.conftest import Runner
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
 X = "eeeeeeee-0000-4000-8000-000000000005"
 Y = "ffffffff-0000-4000-8000-000000000006"
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 CLI = "dcs_restores_pipeline.cli"

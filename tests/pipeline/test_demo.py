@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 from dcs_restores_pipeline.demo import DEMO_STEP, DemoClock, demo_world, read_clock
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def demo(cwd: Path) -> subprocess.CompletedProcess[str]:

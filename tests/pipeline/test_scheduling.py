@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dcs_simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, World
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DAG = REPO / "pipelines" / "airflow_dag_example.py"
 
 

@@ -12,7 +12,7 @@ from dcs_restores_pipeline.runner import make_pipeline, run
 from dcs_restores_pipeline.views import VIEWS
 
 from tests.conftest import Runner, expected_restores
-from tests.source.test_targets import NOW, SECOND_PROJECT, configure, two_regions
+from tests.pipeline.test_targets import NOW, SECOND_PROJECT, configure, two_regions
 
 
 def normalise(value: Any) -> Any:

@@ -14,15 +14,14 @@ from dcs_restores_pipeline.runner import RunFailed
 from dcs_simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, FaultPlan, FaultRule
 
 from tests.conftest import Runner
-from tests.reliability.support import (
+from tests.support.truth import (
     assert_matches_truth,
     assert_partial_load_exact,
     cursors,
     local_state,
-    quick_run,
-    small_world,
     truth_for,
 )
+from tests.support.worlds import quick_run, small_world
 
 EXPIRED_TOKEN = "MIIexpired-token-for-the-reliability-suite"
 OTHER_PROJECT = "f" * 32

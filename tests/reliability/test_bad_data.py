@@ -10,7 +10,8 @@ from dcs_simulator import FaultPlan, FaultRule
 from dcs_simulator.faults import ODD_RECORDS
 
 from tests.conftest import Runner, expected_restores
-from tests.reliability.support import cursors, local_state, quick_run, small_world
+from tests.support.truth import cursors, local_state
+from tests.support.worlds import quick_run, small_world
 
 
 def _first_page(world: Any, instance_id: str, now: Any) -> list[dict[str, Any]]:

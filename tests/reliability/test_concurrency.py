@@ -11,14 +11,9 @@ from dcs_restores_pipeline import cli
 from dcs_restores_pipeline.runlock import RunLocked, exclusive_run, lock_paths
 
 from tests.conftest import Runner
-from tests.reliability.support import (
-    assert_matches_truth,
-    cli_env,
-    quick_run,
-    run_cli,
-    small_world,
-    start_cli,
-)
+from tests.support.cli import cli_env, run_cli, start_cli
+from tests.support.truth import assert_matches_truth
+from tests.support.worlds import quick_run, small_world
 
 
 def test_second_run_refuses_while_the_first_runs(serve, runner: Runner, tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ from dcs_restores_pipeline import cli
 from dcs_simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY
 
 from tests.conftest import Runner
-from tests.reliability.support import REPO, run_cli, small_world
+from tests.support.cli import REPO, run_cli
+from tests.support.worlds import small_world
 
 P = "SOURCES__DCS_RESTORES__"
 URL_SECRET = "url-password-Qw7Zr2"

@@ -23,16 +23,9 @@ from dcs_restores_pipeline.runner import RunSummary
 from dcs_simulator import DcsSimulator
 
 from tests.conftest import Runner
-from tests.reliability.support import (
-    assert_matches_truth,
-    cli_env,
-    cursors,
-    local_state,
-    quick_run,
-    run_cli,
-    small_world,
-    start_cli,
-)
+from tests.support.cli import cli_env, run_cli, start_cli
+from tests.support.truth import assert_matches_truth, cursors, local_state
+from tests.support.worlds import quick_run, small_world
 
 DAY = timedelta(days=1)
 KILLED = -signal.SIGKILL

@@ -16,16 +16,14 @@ from dcs_restores_pipeline.runner import RunFailed
 from dcs_simulator import FaultPlan, FaultRule
 
 from tests.conftest import Runner
-from tests.reliability.support import (
+from tests.support.cli import cli_env, run_cli
+from tests.support.truth import (
     assert_matches_truth,
     assert_partial_load_exact,
-    cli_env,
     cursors,
     local_state,
-    quick_run,
-    run_cli,
-    small_world,
 )
+from tests.support.worlds import quick_run, small_world
 
 # fault kind -> what the client must make of it when it persists (the code in the error)
 TRANSIENT = {

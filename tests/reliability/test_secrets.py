@@ -16,16 +16,10 @@ from dcs_restores_pipeline.runner import RunFailed
 from dcs_simulator import FaultPlan, FaultRule
 
 from tests.conftest import Runner
-from tests.reliability.support import (
-    assert_matches_truth,
-    cli_env,
-    cursors,
-    local_state,
-    quick_run,
-    run_cli,
-    secret_leaks,
-    small_world,
-)
+from tests.support.cli import cli_env, run_cli
+from tests.support.leaks import secret_leaks
+from tests.support.truth import assert_matches_truth, cursors, local_state
+from tests.support.worlds import quick_run, small_world
 
 P = "SOURCES__DCS_RESTORES__CREDENTIALS__"
 AK = "RELIABILITYAK0000001"

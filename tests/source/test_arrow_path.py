@@ -14,7 +14,8 @@ from dcs_simulator import FaultPlan, FaultRule
 from dcs_simulator.faults import NEW_FIELDS
 
 from tests.conftest import Runner, expected_restores
-from tests.reliability.support import assert_matches_truth, early, small_world
+from tests.support.truth import assert_matches_truth
+from tests.support.worlds import early, small_world
 
 TABLE_SHAPE_SQL = (
     "select column_name, data_type, is_nullable from information_schema.columns "

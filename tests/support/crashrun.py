@@ -1,6 +1,6 @@
 """Test-only: the `dcs-restores` command, SIGKILLed by itself at a chosen point of a run.
 
-Usage: `python -m tests.reliability.crashrun run --quiet` with `DCS_TEST_CRASH_AT` set to
+Usage: `python -m tests.support.crashrun run --quiet` with `DCS_TEST_CRASH_AT` set to
 
 - `request:N`  right after the N-th HTTP answer (mid-extract);
 - `normalize`  when the extract is committed (package extracted, cursors saved locally);

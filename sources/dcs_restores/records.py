@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from .columns import RESTORE_COLUMNS
+from .errors import RecordError
 from .settings import (
     EARLIEST_CREATED_AT,
     MAX_INSTANCE_FIELDS,
@@ -64,26 +66,10 @@ MAX_FUTURE = timedelta(days=366)
 
 
 # the columns of table `restores` the source fills itself; an unknown field may not take one
-RESTORE_OWN_FIELDS = frozenset(
-    {
-        "restore_id",
-        "project_id",
-        "instance_id",
-        "endpoint",
-        "progress",
-        "created_at",
-        "updated_at",
-        INVALID_FIELDS,
-        *RESTORE_TEXT_FIELDS,
-    }
-)
+RESTORE_OWN_FIELDS = frozenset(RESTORE_COLUMNS)
 _INSTANCE_OWN_FIELDS = frozenset(
     {"instance_id", "project_id", "endpoint", "created_at", "updated_at", INVALID_FIELDS}
 )
-
-
-class RecordError(ValueError):
-    """A record that cannot be loaded; the message is the reason stored in quarantine."""
 
 
 @dataclass(frozen=True)

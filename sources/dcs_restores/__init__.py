@@ -12,7 +12,7 @@ from dlt.extract.resource import DltResource
 
 from .batches import DLT_COLUMNS
 from .columns import INSTANCE_COLUMNS, LOADER_FILE_FORMAT, REJECTED_HINTS, RESTORE_COLUMNS
-from .configuration import SourceSettings, load_settings, resolve_spec, validate
+from .configuration import DcsRestoresConfiguration, SourceSettings, load_settings, validate
 from .errors import (
     ConfigError,
     DcsApiError,
@@ -43,9 +43,8 @@ __all__ = [
 ]
 
 
-def _one_project() -> SourceSettings:
-    """`[sources.dcs_restores]` as one project; `targets` is for the runner, not this source."""
-    spec = resolve_spec()
+def _one_project(spec: DcsRestoresConfiguration) -> SourceSettings:
+    """The injected `[sources.dcs_restores]` as one project; `targets` is the runner's."""
     if spec.targets not in (None, "", []):
         raise ConfigError(
             f"{env_var('targets')} is set, but dcs_restores() reads one project: pass "
@@ -55,8 +54,9 @@ def _one_project() -> SourceSettings:
     return validate(spec)
 
 
-@dlt.source(name=SOURCE_NAME, section=SECTION, max_table_nesting=0)
+@dlt.source(name=SOURCE_NAME, section=SECTION, max_table_nesting=0, spec=DcsRestoresConfiguration)
 def dcs_restores(
+    config: DcsRestoresConfiguration = dlt.config.value,
     settings: SourceSettings | None = None,
     stats: ExtractStats | None = None,
     progress: Progress | None = None,
@@ -69,8 +69,10 @@ def dcs_restores(
     lists (a transformer of `instances`).
 
     Args:
-        settings: one validated project; resolved from `[sources.dcs_restores]` when None
-            (a configured `targets` list is refused: see `dcs_restores.targets`).
+        config: `[sources.dcs_restores]`, injected by dlt (env vars, .dlt/*.toml or any other
+            config provider); validated into one project when `settings` is None. A
+            configured `targets` list is refused: see `dcs_restores.targets.load_targets`.
+        settings: one validated project (the runner passes each target's).
         stats: an `ExtractStats` to fill in for the run summary.
         progress: called with a one-line progress message every few seconds.
         open_since: instance_id -> created_at of its oldest restore the destination holds as
@@ -81,7 +83,7 @@ def dcs_restores(
         one created_at cursor per instance in its resource state, under `cursors`).
     """
     extract = Extract(
-        settings or _one_project(),
+        settings or _one_project(config),
         stats if stats is not None else ExtractStats(),
         progress,
         open_since,

@@ -66,7 +66,7 @@ class DcsRestoresConfiguration(BaseConfiguration):
     endpoint: str | None = None
     region: str | None = None
     project_id: str | None = None
-    instance_ids: Any = None
+    instance_ids: Any | None = None
     # several projects/regions in one run (see targets.py); secret-typed because a target may
     # carry its own keys: dlt then reads it only from secrets.toml or the environment and
     # never writes its value into traces

@@ -94,11 +94,7 @@ class Extract:
                 )
                 listed += [{"instance_id": instance_id} for instance_id in sorted(missing)]
         set_aside = values_set_aside()
-        # shape_instance never raises: odd fields become NULL, named in invalid_fields
-        rows = [
-            shape_instance(item, settings.project_id) | {"endpoint": settings.endpoint}
-            for item in listed
-        ]
+        rows = [instance_row(item, settings) for item in listed]
         self.stats.values_set_aside += values_set_aside() - set_aside
         return rows
 
@@ -232,6 +228,12 @@ class Extract:
         self.stats.rows += len(rows)
         self.stats.rejected += len(rejected)
         return rows, rejected
+
+
+def instance_row(item: dict[str, Any], settings: SourceSettings) -> dict[str, Any]:
+    """The `instances` row of one listed instance."""
+    # shape_instance never raises: odd fields become NULL, named in invalid_fields
+    return shape_instance(item, settings.project_id) | {"endpoint": settings.endpoint}
 
 
 def instance_failure(instance_id: str, error: BaseException) -> DcsApiError:

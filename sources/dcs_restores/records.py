@@ -111,7 +111,9 @@ def parse_timestamp(value: Any) -> datetime | None:
         and value[13] == value[16] == ":"
     ):
         # the API's usual shape, e.g. 2025-02-26T19:01:39.574Z: 20x faster than the regex;
-        # what fromisoformat refuses gets the regex's verdict below
+        # what fromisoformat refuses gets the regex's verdict below. fromisoformat alone is
+        # not the same parser: it refuses "UTC", "z" and blanks around the value, and takes
+        # what no DCS API sends (a date alone, "20250226T190139", week dates, any separator)
         try:
             return datetime.fromisoformat(value)
         except ValueError:

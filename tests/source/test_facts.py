@@ -32,7 +32,7 @@ def test_the_staging_view_names_the_statuses_settings_names() -> None:
 
 
 def test_the_restore_columns_are_one_list() -> None:
-    assert RESTORE_OWN_FIELDS == frozenset(RESTORE_COLUMNS)
+    assert frozenset(RESTORE_COLUMNS) == RESTORE_OWN_FIELDS
     assert [c for c in RESTORE_COLUMNS if c in RESTORE_TEXT_FIELDS] == list(RESTORE_TEXT_FIELDS)
 
 

@@ -6,6 +6,7 @@ extracts them, never when the source is created.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -146,6 +147,10 @@ class Extract:
             self.stats.values_set_aside += values_set_aside() - set_aside
 
     def _restores(self, client: DcsClient, cursors: dict[str, Any]) -> Iterator[TDataItems]:
+        # garbage with finalizers (dlt's DuckDB connection pools of the state sync) is
+        # collected now, not while the readers run: a Ctrl-C that lands in a finalizer is
+        # swallowed by Python ("Exception ignored in ... __del__"), and the run would go on
+        gc.collect()
         planned = self.plan(cursors)
         order = [(iid, requested_begin(p.begin)) for iid, p in planned.items()]
         stats, settings = self.stats, self.settings

@@ -125,3 +125,24 @@ def test_a_failing_listing_sets_the_project_aside_with_the_api_error(serve, runn
     assert summary is not None and summary.instances_listed is None
     assert len(summary.errors) == 1 and summary.errors[0].startswith("GET /v2/")
     assert "extract failed" not in summary.errors[0]
+
+
+def test_one_extract_owns_the_stop_signal_its_client_obeys(serve, runner: Runner) -> None:
+    """The stop signal is made by the extract and given to the client when it is made."""
+    from dcs_restores.errors import Cancelled
+    from dcs_restores.extract import Extract
+    from dcs_restores.settings import INSTANCES_PATH
+
+    world = small_world(seed=76, instances=2)
+    simulator = serve(world)
+    stats = ExtractStats()
+    extract = Extract(runner.settings(simulator), stats)
+    rows = extract.instances()
+    assert [row["instance_id"] for row in rows] == extract.instance_ids
+    assert set(extract.instance_ids) == set(world.instance_ids)
+    assert extract.client is not None and not hasattr(extract.client, "cancel")
+    assert stats.requests == len(simulator.requests) == 1 and stats.instances_listed == 2
+    extract.stop.set()
+    with pytest.raises(Cancelled):
+        extract.client.get(INSTANCES_PATH.format(project_id=world.project_id), {})
+    assert len(simulator.requests) == 1 and stats.requests == 1

@@ -9,7 +9,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from dcs_restores.config import Credentials, SourceSettings
+from dcs_restores.configuration import Credentials, SourceSettings
 from dcs_restores_pipeline import runner as pipeline_runner
 from dcs_restores_pipeline.runner import RunSummary
 from dcs_simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DcsSimulator, World

@@ -128,7 +128,7 @@ def _pipeline_child(
         # dlt's own knob, as a user would set it in the environment
         os.environ[DUCKDB_CONFIG_ENV] = json.dumps({"memory_limit": duckdb_memory})
     import dlt
-    from dcs_restores.config import Credentials, SourceSettings
+    from dcs_restores.configuration import Credentials, SourceSettings
     from dcs_restores.settings import DEFAULT_CONCURRENCY
 
     from dcs_restores_pipeline import runner

@@ -22,6 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from dcs_restores.settings import ENV_PREFIX
+
 MIB = 1024 * 1024
 _CHUNK = b" " * MIB
 _HEAD = b'{"total_num": 1, "restore_record_response": ['
@@ -102,7 +104,7 @@ def _run_child(
             for key, value in os.environ.items()
             if not key.startswith(("SOURCES__", "DESTINATION__", "RUNTIME__"))
         }
-        prefix = "SOURCES__DCS_RESTORES__"
+        prefix = ENV_PREFIX
         env.update(
             {
                 f"{prefix}ENDPOINT": url,

@@ -25,22 +25,14 @@ def _progress(message: str) -> None:
 
 
 def _root_cause(exc: BaseException) -> BaseException:
-    """Return the innermost exception that carries a message worth showing.
+    """Return the error inside `exc` worth showing, or `exc` itself.
 
     dlt wraps errors raised inside resources in PipelineStepFailed / ResourceExtractionError;
-    the user needs the DCS or configuration error inside, on one line.
+    the user needs the source's error inside (DCS, configuration), on one line.
     """
-    from dcs_restores.client import DcsApiError
-    from dcs_restores.config import ConfigError
+    from dcs_restores.errors import DcsRestoresError, find
 
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, DcsApiError | ConfigError):
-            return current
-        seen.add(id(current))
-        current = getattr(current, "exception", None) or current.__cause__ or current.__context__
-    return exc
+    return find(exc, DcsRestoresError) or exc
 
 
 def _interrupted(exc: BaseException) -> str | None:
@@ -50,33 +42,27 @@ def _interrupted(exc: BaseException) -> str | None:
     and the new cursors only when the extract completes. Later, the package is on disk and the
     next run loads it first.
     """
+    from dcs_restores.errors import find
     from dlt.pipeline.exceptions import PipelineStepFailed
 
-    step = None
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, PipelineStepFailed) and step is None:
-            step = current.step
-        if isinstance(current, KeyboardInterrupt):
-            if step in ("normalize", "load"):
-                return (
-                    f"dcs-restores: interrupted in the {step} step; what was read waits in a "
-                    "load package that the next run loads first"
-                )
-            return (
-                "dcs-restores: interrupted; nothing of this run was committed, the next run "
-                "reads it again"
-            )
-        current = getattr(current, "exception", None) or current.__cause__ or current.__context__
-    return None
+    if find(exc, KeyboardInterrupt) is None:
+        return None
+    failed = find(exc, PipelineStepFailed)
+    if failed is not None and failed.step in ("normalize", "load"):
+        return (
+            f"dcs-restores: interrupted in the {failed.step} step; what was read waits in a "
+            "load package that the next run loads first"
+        )
+    return (
+        "dcs-restores: interrupted; nothing of this run was committed, the next run reads it again"
+    )
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
+    from dcs_restores.errors import one_line
+
     # messages can quote a server's answer: nothing in them may act on the terminal
-    return printable((text[0] if text else type(exc).__name__)[:500])
+    return printable(one_line(exc))
 
 
 def _lines(text: str) -> str:
@@ -262,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from dcs_restores.config import ConfigError
+    from dcs_restores.errors import ConfigError
 
     from dcs_restores_pipeline.runlock import RunLocked
     from dcs_restores_pipeline.runner import RunFailed

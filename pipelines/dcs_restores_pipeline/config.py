@@ -37,7 +37,7 @@ def destination_type() -> str:
 
     value = (dlt.config.get("destination_type", str) or "duckdb").strip().lower()
     if value not in DESTINATIONS:
-        from dcs_restores.config import ConfigError
+        from dcs_restores.configuration import ConfigError
 
         raise ConfigError(
             f"destination_type {value!r} is not supported: set DESTINATION_TYPE to one of "

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
-from dcs_restores.config import Credentials, SourceSettings
+from dcs_restores.configuration import Credentials, SourceSettings
 from dcs_simulator import (
     DEFAULT_PROJECT_ID,
     DEMO_ACCESS_KEY,

@@ -10,10 +10,8 @@ from typing import Any
 
 import dlt
 from dcs_restores import ExtractStats, SourceSettings, dcs_restores
-from dcs_restores.client import DcsApiError
-from dcs_restores.config import ConfigError
+from dcs_restores.errors import ConfigError, DcsApiError, chain, one_line, root
 from dcs_restores.targets import load_targets
-from dcs_restores.values import values_set_aside
 from dlt.common.pipeline import LoadInfo
 from dlt.pipeline.exceptions import PipelineStepFailed
 
@@ -177,8 +175,8 @@ def _load_target(
 ) -> list[str]:
     """Extract and load one project into `pipeline`; returns its one-line errors."""
     stats = ExtractStats()
-    set_aside_before = values_set_aside()
     try:
+        # no request yet: the listing is the instances resource's first step in extract
         source = dcs_restores(
             settings=settings,
             stats=stats,
@@ -188,13 +186,10 @@ def _load_target(
         info: LoadInfo = pipeline.run(source)
         info.raise_on_failed_jobs()
         summary.load_ids.extend(info.loads_ids)
-    except DcsApiError as exc:
-        # e.g. the instance listing failed: nothing of this project was read
-        stats.failures.append(exc)
     except PipelineStepFailed as exc:
         if exc.step != "extract" or disk_full(exc):
             raise  # the machine, not this project: the run stops with its own line
-        # this project is set aside, the others still load
+        # this project is set aside (e.g. its instance listing failed), the others still load
         stats.failures.append(target_failure(exc, settings))
     if stats.instances_listed is not None:
         summary.instances_listed = (summary.instances_listed or 0) + stats.instances_listed
@@ -203,7 +198,7 @@ def _load_target(
     summary.instances_failed.extend(f.instance_id for f in stats.failures if f.instance_id)
     summary.rows_extracted += stats.rows
     summary.rejected += stats.rejected
-    summary.values_set_aside += values_set_aside() - set_aside_before
+    summary.values_set_aside += stats.values_set_aside
     summary.unknown_status += stats.unknown_status
     summary.requests += stats.requests
     summary.retries += stats.retries
@@ -222,21 +217,15 @@ def _load_target(
 
 def target_failure(exc: PipelineStepFailed, settings: SourceSettings) -> DcsApiError:
     """One line for a project whose extract failed: the API error inside, or the root cause."""
-    cause: BaseException = exc
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, DcsApiError):
-            return current
-        if isinstance(current, ConfigError | KeyboardInterrupt):
-            raise current
-        cause = current
-        current = getattr(current, "exception", None) or current.__cause__
-    text = str(cause).strip().splitlines()
+    for each in chain(exc):
+        if isinstance(each, DcsApiError):
+            return each
+        if isinstance(each, ConfigError | KeyboardInterrupt):
+            raise each
+    cause = root(exc)
     return DcsApiError(
         f"project {settings.project_id} at {settings.endpoint}: extract failed with "
-        f"{type(cause).__name__}: {(text[0] if text else '')[:200]}; nothing of this project was "
+        f"{type(cause).__name__}: {one_line(cause, 200)}; nothing of this project was "
         "loaded by this run, the other projects were",
         code="extract_failed",
     )

@@ -8,8 +8,7 @@ import random
 import socket
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -20,11 +19,13 @@ import requests
 from dlt.common import logger
 from urllib3.exceptions import NameResolutionError, ProtocolError, ReadTimeoutError
 
-from . import auth
-from .config import ENV_PREFIX, Credentials, SourceSettings
-from .hints import NO_ROUTE_HINT, auth_hint
+from . import auth, errors
+from .advice import NO_ROUTE_ADVICE, auth_advice
+from .configuration import Credentials, SourceSettings
+from .errors import Cancelled, DcsApiError, DcsAuthError, DcsNotFound
 from .limiter import AdaptiveLimiter
-from .settings import DEFAULT_RETRY_BACKOFF_S, DNS_MAX_ATTEMPTS
+from .settings import DEFAULT_RETRY_BACKOFF_S, DNS_MAX_ATTEMPTS, env_var
+from .stats import ExtractStats
 from .transport import (
     ACCEPT_ENCODING,
     WATCHDOG,
@@ -37,6 +38,8 @@ from .transport import (
     watched_session,
 )
 
+# the errors live in errors.py; importing them from here keeps working
+__all__ = ["Cancelled", "DcsApiError", "DcsAuthError", "DcsClient", "DcsNotFound", "retry_delay"]
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
@@ -59,35 +62,6 @@ def retry_delay(
     return min(max_delay, delay)
 
 
-class DcsApiError(Exception):
-    """A request that failed for good; `str()` is one line naming the instance and the code."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        code: str | None = None,
-        instance_id: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.instance_id = instance_id
-
-
-class Cancelled(Exception):
-    """The run stopped before this request (or its instance) was done."""
-
-
-class DcsAuthError(DcsApiError):
-    """401 or 403: never retried, since repeated bad AK/SK tries lock the key."""
-
-
-class DcsNotFound(DcsApiError):
-    """404: for an instance, it was deleted between listing and reading."""
-
-
 @dataclass
 class _Failure:
     status: int | None
@@ -98,27 +72,11 @@ class _Failure:
     max_attempts: int | None = None
 
 
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    for _ in range(12):  # requests and urllib3 nest the OS error a few levels deep
-        if current is None or id(current) in seen:
-            return
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or next(
-            (arg for arg in reversed(current.args) if isinstance(arg, BaseException)),
-            getattr(current, "reason", None)
-            if isinstance(getattr(current, "reason", None), BaseException)
-            else None,
-        )
-
-
 def _transport_failure(
     exc: BaseException, timeout: float, host: str, port: int, in_body: bool
 ) -> _Failure:
     """Classify a request that got no complete answer; all of these are retried."""
-    chain = list(_causes(exc))
+    chain = list(errors.chain(exc))
     if any(isinstance(c, socket.gaierror | NameResolutionError) for c in chain):
         return _Failure(
             None,
@@ -181,7 +139,13 @@ def _total(body: dict[str, Any]) -> int:
 class DcsClient:
     """Signed GET requests against one project's DCS endpoint, shared by worker threads."""
 
-    def __init__(self, settings: SourceSettings, limiter: AdaptiveLimiter | None = None) -> None:
+    def __init__(
+        self,
+        settings: SourceSettings,
+        limiter: AdaptiveLimiter | None = None,
+        stats: ExtractStats | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
         self.endpoint = settings.endpoint
         self.project_id = settings.project_id
         self._credentials: Credentials = settings.credentials
@@ -198,14 +162,15 @@ class DcsClient:
         self._warned: set[str] = set()
         self.limiter = limiter or AdaptiveLimiter(settings.concurrency)
         self._local = threading.local()
-        self._lock = threading.Lock()
         # the first request runs alone: if the credentials are wrong, exactly one request fails
         self._verified = threading.Event()
         self._first = threading.Lock()
         self._auth_failed: DcsAuthError | None = None
-        self.stats: Counter[str] = Counter()
-        # set when the run stops: retries then end at once instead of sleeping on
-        self.cancel: threading.Event | None = None
+        # requests, retries and authentication failures are counted into the run's statistics
+        self.stats = stats if stats is not None else ExtractStats()
+        # the run's stop signal: once set, retries end at once instead of sleeping on and
+        # requests in flight are aborted
+        self._stop = stop if stop is not None else threading.Event()
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
@@ -237,8 +202,7 @@ class DcsClient:
         return auth.sign_headers(method, url, headers, b"", creds.access_key, creds.secret_key)
 
     def _count(self, key: str) -> None:
-        with self._lock:
-            self.stats[key] += 1
+        self.stats.count(key)
 
     def get(
         self,
@@ -282,7 +246,7 @@ class DcsClient:
         for attempt in range(1, self._max_attempts + 1):
             if self._auth_failed is not None:
                 raise self._auth_failed
-            if self.cancel is not None and self.cancel.is_set():
+            if self._stop.is_set():
                 raise Cancelled()
             with self.limiter.slot():
                 outcome = self._attempt(url, where, instance_id, list_key)
@@ -291,6 +255,7 @@ class DcsClient:
                 return outcome
             failure = outcome
             if failure.status == 429:
+                self._count("throttled")
                 self.limiter.on_throttle()
             if attempt >= min(self._max_attempts, failure.max_attempts or self._max_attempts):
                 break
@@ -302,11 +267,8 @@ class DcsClient:
                     f"{where}: {failure.message}; retry {attempt}/{budget - 1} in {delay:.1f}s"
                 )
             )
-            if self.cancel is not None:
-                if self.cancel.wait(delay):
-                    raise Cancelled()
-            else:
-                time.sleep(delay)
+            if self._stop.wait(delay):
+                raise Cancelled()
         assert failure is not None
         raise DcsApiError(
             self._redact(
@@ -322,7 +284,7 @@ class DcsClient:
         # signed per attempt, so a retry carries a fresh X-Sdk-Date
         headers = self._headers("GET", url)
         self._count("requests")
-        flight = Flight(time.monotonic() + self._deadline_s, self.cancel)
+        flight = Flight(time.monotonic() + self._deadline_s, self._stop)
         with WATCHDOG.watch(flight):
             try:
                 fetched = self._fetch(url, headers, flight)
@@ -340,7 +302,7 @@ class DcsClient:
             # raised outside the handler: no context chain that keeps the read frames alive
             raise DcsApiError(
                 f"{where}: body_too_large: the answer exceeds max_body_mb="
-                f"{self._max_body // (1024 * 1024)} ({ENV_PREFIX}MAX_BODY_MB)",
+                f"{self._max_body // (1024 * 1024)} ({env_var('max_body_mb')})",
                 code="body_too_large",
                 instance_id=instance_id,
             )
@@ -448,16 +410,16 @@ class DcsClient:
             return _Failure(status, code, label, _retry_after(response))
         if status in (401, 403):
             self._count("auth_failures")
-            hint = auth_hint(code, status, self._credentials.mode)
+            advice = auth_advice(code, status, self._credentials.mode)
             error = DcsAuthError(
-                f"{where}: {label}; {hint}", status=status, code=code, instance_id=instance_id
+                f"{where}: {label}; {advice}", status=status, code=code, instance_id=instance_id
             )
             self._auth_failed = error
             raise error
         if status == 404:
-            hint = "" if code and code.startswith("DCS.") else f"; {NO_ROUTE_HINT}"
+            advice = "" if code and code.startswith("DCS.") else f"; {NO_ROUTE_ADVICE}"
             raise DcsNotFound(
-                f"{where}: {label}{hint}", status=status, code=code, instance_id=instance_id
+                f"{where}: {label}{advice}", status=status, code=code, instance_id=instance_id
             )
         raise DcsApiError(f"{where}: {label}", status=status, code=code, instance_id=instance_id)
 

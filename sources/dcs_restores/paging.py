@@ -17,7 +17,8 @@ from urllib.parse import quote
 
 from dlt.common import logger
 
-from .client import DcsApiError, DcsClient
+from .client import DcsClient
+from .errors import DcsApiError
 from .ids import valid_instance_id
 from .settings import (
     BEGIN_TIME_FORMAT,

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .client import Cancelled, DcsClient
+from .client import DcsClient
+from .errors import Cancelled
 from .paging import iter_restore_pages
 
 _PUT_POLL_S = 0.2
@@ -114,10 +115,9 @@ def read_instances(
                 return
             work(instance_id, begin)
 
-    client.cancel = stop
     # daemon threads: an interrupted run exits at once instead of joining readers that wait
-    # on a server (a ThreadPoolExecutor's threads are joined at interpreter exit); `stop`
-    # makes the client abort their requests in flight
+    # on a server (a ThreadPoolExecutor's threads are joined at interpreter exit); `stop`,
+    # which the client was made with, aborts their requests in flight
     for number in range(min(concurrency, len(plan))):
         threading.Thread(target=worker, name=f"dcs-read-{number}", daemon=True).start()
     try:

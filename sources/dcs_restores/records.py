@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from .columns import RESTORE_COLUMNS
+from .errors import RecordError
 from .settings import (
     EARLIEST_CREATED_AT,
     MAX_INSTANCE_FIELDS,
@@ -64,26 +66,10 @@ MAX_FUTURE = timedelta(days=366)
 
 
 # the columns of table `restores` the source fills itself; an unknown field may not take one
-RESTORE_OWN_FIELDS = frozenset(
-    {
-        "restore_id",
-        "project_id",
-        "instance_id",
-        "endpoint",
-        "progress",
-        "created_at",
-        "updated_at",
-        INVALID_FIELDS,
-        *RESTORE_TEXT_FIELDS,
-    }
-)
+RESTORE_OWN_FIELDS = frozenset(RESTORE_COLUMNS)
 _INSTANCE_OWN_FIELDS = frozenset(
     {"instance_id", "project_id", "endpoint", "created_at", "updated_at", INVALID_FIELDS}
 )
-
-
-class RecordError(ValueError):
-    """A record that cannot be loaded; the message is the reason stored in quarantine."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +111,9 @@ def parse_timestamp(value: Any) -> datetime | None:
         and value[13] == value[16] == ":"
     ):
         # the API's usual shape, e.g. 2025-02-26T19:01:39.574Z: 20x faster than the regex;
-        # what fromisoformat refuses gets the regex's verdict below
+        # what fromisoformat refuses gets the regex's verdict below. fromisoformat alone is
+        # not the same parser: it refuses "UTC", "z" and blanks around the value, and takes
+        # what no DCS API sends (a date alone, "20250226T190139", week dates, any separator)
         try:
             return datetime.fromisoformat(value)
         except ValueError:

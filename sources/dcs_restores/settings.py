@@ -6,6 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 SOURCE_NAME = "dcs_restores"
 SECTION = "dcs_restores"
+# environment variables of `[sources.dcs_restores]`, as dlt's configuration names them
+ENV_PREFIX = "SOURCES__DCS_RESTORES__"
+
+
+def env_var(key: str) -> str:
+    """The environment variable of config key `key` (`credentials.access_key` and the like)."""
+    return ENV_PREFIX + key.upper().replace(".", "__")
+
 
 HUAWEI_ENDPOINT = "https://dcs.{region}.myhuaweicloud.com"
 INSTANCES_PATH = "/v2/{project_id}/instances"
@@ -30,9 +38,13 @@ WATCHDOG_POLL_S = 0.1
 # a host name that does not resolve is tried twice, not max_attempts times
 DNS_MAX_ATTEMPTS = 2
 
+# the statuses the API documents; the SQL models (stg_restores.sql) name the same ones
 OPEN_STATUSES = frozenset({"waiting", "restoring"})
 TERMINAL_STATUSES = frozenset({"succeed", "failed"})
 KNOWN_STATUSES = OPEN_STATUSES | TERMINAL_STATUSES
+
+# the API's answer for an instance deleted between listing and reading: skipped, not failed
+INSTANCE_DELETED_CODE = "DCS.3022"
 
 BEGIN_TIME_FORMAT = "%Y%m%d%H%M%S"
 

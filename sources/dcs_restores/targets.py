@@ -7,23 +7,21 @@ import copy
 import json
 from typing import Any
 
-from .config import (
-    ConfigError,
+from .configuration import (
     DcsCredentials,
     DcsRestoresConfiguration,
     SourceSettings,
     resolve_spec,
     validate,
 )
+from .errors import ConfigError
+from .settings import env_var
 
 TARGET_KEYS = frozenset(
     {"endpoint", "region", "project_id", "instance_ids", "credentials", "start_date"}
 )
 CREDENTIAL_KEYS = frozenset({"access_key", "secret_key", "security_token", "auth_token"})
-HINT = (
-    "set SOURCES__DCS_RESTORES__TARGETS to a list like "
-    '[{"region": "eu-west-101", "project_id": "..."}]'
-)
+HINT = f'set {env_var("targets")} to a list like [{{"region": "eu-west-101", "project_id": "..."}}]'
 
 
 def _parse(value: Any) -> list[Any]:

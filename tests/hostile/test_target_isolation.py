@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import dcs_restores as source_module
+import dcs_restores.extract as source_module
 import pytest
 from dcs_restores_pipeline.runner import RunFailed, run
 
@@ -29,14 +29,14 @@ def test_an_unexpected_error_sets_aside_one_project(
         (SECOND_PROJECT, sim_b) if broken == "second" else (world_a.project_id, sim_a)
     )
     good_world = world_a if broken == "second" else world_b
-    healthy_row = source_module._instance_row
+    healthy_row = source_module.instance_row
 
     def breaks_for_one(item: dict[str, Any], settings: Any) -> dict[str, Any]:
         if settings.project_id == bad_project:
             raise error
         return healthy_row(item, settings)
 
-    monkeypatch.setattr(source_module, "_instance_row", breaks_for_one)
+    monkeypatch.setattr(source_module, "instance_row", breaks_for_one)
     with pytest.raises(RunFailed) as info:
         run(database=runner.database, pipelines_dir=runner.pipelines_dir)
     message = str(info.value)
@@ -46,7 +46,7 @@ def test_an_unexpected_error_sets_aside_one_project(
     assert runner.restores() == expected_restores(good_world, NOW)
 
     # the error goes away: the project set aside loads in full, the other is unchanged
-    monkeypatch.setattr(source_module, "_instance_row", healthy_row)
+    monkeypatch.setattr(source_module, "instance_row", healthy_row)
     run(database=runner.database, pipelines_dir=runner.pipelines_dir)
     both = sorted(
         expected_restores(world_a, NOW) + expected_restores(world_b, NOW),

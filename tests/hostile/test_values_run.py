@@ -216,16 +216,19 @@ def test_a_database_from_before_invalid_fields_goes_on_loading(
     runner: Runner, hostile: Start, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import dcs_restores as source
+    import dcs_restores.extract as extract
 
     world = small_world(seed=10, instances=3, restores=10)
     sim, server = hostile(world)
     # the previous version: no invalid_fields column, no such key in the rows
     with monkeypatch.context() as patch:
         columns = {k: v for k, v in source.RESTORE_COLUMNS.items() if k != "invalid_fields"}
-        shape = source.shape_restore
+        shape = extract.shape_restore
+        # the table's hints (the source) and the Arrow batches (the extract)
         patch.setattr(source, "RESTORE_COLUMNS", columns)
+        patch.setattr(extract, "RESTORE_COLUMNS", columns)
         patch.setattr(
-            source,
+            extract,
             "shape_restore",
             lambda *args: {k: v for k, v in shape(*args).items() if k != "invalid_fields"},
         )

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from dcs_restores.config import ConfigError
+from dcs_restores.configuration import ConfigError
 from dcs_restores.targets import load_targets
 from dcs_restores_pipeline.runner import RunFailed, run
 from dcs_simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, World

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from dcs_restores.client import DcsAuthError, DcsClient
-from dcs_restores.config import Credentials
+from dcs_restores.configuration import Credentials
 from dcs_restores.settings import INSTANCES_PATH
 from dcs_restores_pipeline.runner import RunFailed
 from dcs_simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, FaultPlan, FaultRule

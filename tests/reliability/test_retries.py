@@ -81,7 +81,7 @@ def test_each_fault_fails_for_good_only_after_the_budget(serve, runner: Runner, 
     assert TRANSIENT[kind] in message and "gave up after 3 attempts" in message
     assert info.value.code == TRANSIENT[kind] and info.value.instance_id == iid
     # counted when the request arrives (a timed-out one is logged only once answered)
-    assert plan.fired[kind] == 3 and client.stats["retries"] == 2
+    assert plan.fired[kind] == 3 and client.stats.retries == 2
 
 
 def test_429_with_retry_after_waits_and_every_attempt_is_signed_anew(serve, runner: Runner) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dcs_restores.config import Credentials
+from dcs_restores.configuration import Credentials
 from dcs_restores_pipeline.runner import RunFailed
 from dcs_simulator import FaultPlan, FaultRule
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from dcs_restores.config import ConfigError, load_settings
+from dcs_restores.configuration import ConfigError, load_settings
 
 PID = "0123456789abcdef0123456789abcdef"
 IID = "11111111-2222-3333-4444-555555555555"

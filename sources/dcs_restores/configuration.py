@@ -1,4 +1,5 @@
 """Configuration of the source: dlt config specs and validation into one-line errors."""
+# (named apart from the pipeline's config.py, which picks the destination)
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from dlt.common.configuration import configspec, resolve_configuration
 from dlt.common.configuration.specs import BaseConfiguration, CredentialsConfiguration
 from dlt.common.typing import TSecretStrValue, TSecretValue
 
-from .records import RecordError, parse_timestamp
+from .errors import ConfigError, RecordError
+from .records import parse_timestamp
 from .settings import (
     DEFAULT_CONCURRENCY,
     DEFAULT_LOOKBACK_HOURS,
@@ -26,19 +28,25 @@ from .settings import (
     MAX_CONCURRENCY,
     MAX_PAGE_SIZE,
     SECTION,
+    env_var,
 )
 
-ENV_PREFIX = "SOURCES__DCS_RESTORES__"
+__all__ = [
+    "ConfigError",
+    "Credentials",
+    "DcsCredentials",
+    "DcsRestoresConfiguration",
+    "SourceSettings",
+    "load_settings",
+    "resolve_spec",
+    "validate",
+]
 _PROJECT_ID = re.compile(r"^[0-9a-fA-F]{32}$")
 _INSTANCE_ID = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 )
 _REGION = re.compile(r"^[a-z]{2}(-[a-z0-9]+)+$")
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
-
-
-class ConfigError(ValueError):
-    """Configuration that cannot work; the message says what to set and where."""
 
 
 @configspec
@@ -58,7 +66,7 @@ class DcsRestoresConfiguration(BaseConfiguration):
     endpoint: str | None = None
     region: str | None = None
     project_id: str | None = None
-    instance_ids: Any = None
+    instance_ids: Any | None = None
     # several projects/regions in one run (see targets.py); secret-typed because a target may
     # carry its own keys: dlt then reads it only from secrets.toml or the environment and
     # never writes its value into traces
@@ -111,10 +119,6 @@ class SourceSettings:
     max_body_bytes: int = DEFAULT_MAX_BODY_MB * 1024 * 1024
 
 
-def _env(key: str) -> str:
-    return ENV_PREFIX + key.upper().replace(".", "__")
-
-
 def _endpoint(endpoint: str | None, region: str | None) -> str:
     if endpoint:
         parts = urlsplit(endpoint.strip())
@@ -122,37 +126,37 @@ def _endpoint(endpoint: str | None, region: str | None) -> str:
             raise ConfigError(
                 # shown without anything before an "@", which could be a password
                 f"endpoint {endpoint.strip().rpartition('@')[2][:80]!r} is not an http(s) URL: "
-                f"set {_env('endpoint')} "
+                f"set {env_var('endpoint')} "
                 "to e.g. https://dcs.eu-de.otc.t-systems.com"
             )
         if parts.username or parts.password:
             raise ConfigError(
-                f"endpoint must not contain a user or password: set {_env('endpoint')} to "
+                f"endpoint must not contain a user or password: set {env_var('endpoint')} to "
                 f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''} "
                 "and the keys under [sources.dcs_restores.credentials]"
             )
         if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
             # signatures and tokens would cross the network in clear text
             raise ConfigError(
-                f"endpoint {parts.hostname!r} uses http: set {_env('endpoint')} to an https URL "
+                f"endpoint {parts.hostname!r} uses http: set {env_var('endpoint')} to an https URL "
                 "(plain http is accepted only for a local simulator on 127.0.0.1/localhost)"
             )
         if parts.path.strip("/") or parts.query:
             raise ConfigError(
-                f"endpoint must be scheme and host only, without a path: set {_env('endpoint')} "
+                f"endpoint must be scheme and host only, without a path: set {env_var('endpoint')} "
                 f"to {parts.scheme}://{parts.netloc}"
             )
         return f"{parts.scheme}://{parts.netloc}"
     if region:
         if not _REGION.match(region.strip()):
             raise ConfigError(
-                f"region {region.strip()[:40]!r} is not a region name: set {_env('region')} "
+                f"region {region.strip()[:40]!r} is not a region name: set {env_var('region')} "
                 "to e.g. eu-west-101"
             )
         return HUAWEI_ENDPOINT.format(region=region.strip())
     raise ConfigError(
-        f"no endpoint: set {_env('endpoint')} (e.g. https://dcs.eu-de.otc.t-systems.com) "
-        f"or {_env('region')}, or endpoint under [sources.dcs_restores] in .dlt/config.toml"
+        f"no endpoint: set {env_var('endpoint')} (e.g. https://dcs.eu-de.otc.t-systems.com) "
+        f"or {env_var('region')}, or endpoint under [sources.dcs_restores] in .dlt/config.toml"
     )
 
 
@@ -166,21 +170,21 @@ def _instance_ids(value: Any) -> tuple[str, ...] | None:
                 value = ast.literal_eval(text)
             except (ValueError, SyntaxError) as exc:
                 raise ConfigError(
-                    f"instance_ids is not a list: set {_env('instance_ids')} to "
+                    f"instance_ids is not a list: set {env_var('instance_ids')} to "
                     '["<uuid>", ...] or a comma-separated list of instance ids'
                 ) from exc
         else:
             value = [part for part in text.split(",") if part.strip()]
     if not isinstance(value, list | tuple):
         raise ConfigError(
-            f"instance_ids must be a list of instance ids: set {_env('instance_ids')}"
+            f"instance_ids must be a list of instance ids: set {env_var('instance_ids')}"
         )
     ids = tuple(str(item).strip() for item in value)
     bad = [item for item in ids if not _INSTANCE_ID.match(item)]
     if bad:
         raise ConfigError(
             f"instance id {bad[0][:40]!r} is not a DCS instance id (a UUID): "
-            f"fix {_env('instance_ids')}"
+            f"fix {env_var('instance_ids')}"
         )
     return tuple(dict.fromkeys(ids))
 
@@ -195,7 +199,7 @@ def _start_date(value: str | None) -> datetime | None:
         parsed = parse_timestamp(text)
     except RecordError as exc:
         raise ConfigError(
-            f"start_date {text[:40]!r} is not a date: set {_env('start_date')} to YYYY-MM-DD "
+            f"start_date {text[:40]!r} is not a date: set {env_var('start_date')} to YYYY-MM-DD "
             "or an ISO timestamp (UTC unless it has an offset)"
         ) from exc
     return parsed.astimezone(UTC) if parsed else None
@@ -218,22 +222,24 @@ def _credentials(spec: DcsCredentials | None) -> Credentials:
         if not re.match(r"^[A-Za-z0-9]{8,128}$", ak):
             raise ConfigError(
                 "access_key is malformed (letters and digits only): "
-                f"fix {_env('credentials.access_key')}"
+                f"fix {env_var('credentials.access_key')}"
             )
         return Credentials(access_key=ak, secret_key=sk, security_token=token)
     if ak or sk:
         missing = "secret_key" if ak else "access_key"
-        raise ConfigError(f"{missing} is missing: set {_env('credentials.' + missing)} or {where}")
+        raise ConfigError(
+            f"{missing} is missing: set {env_var('credentials.' + missing)} or {where}"
+        )
     if token:
         raise ConfigError(
             "security_token is set but access_key and secret_key are not: temporary credentials "
-            f"need all three ({_env('credentials.access_key')}, "
-            f"{_env('credentials.secret_key')}) or {where}"
+            f"need all three ({env_var('credentials.access_key')}, "
+            f"{env_var('credentials.secret_key')}) or {where}"
         )
     raise ConfigError(
-        f"no credentials: set {_env('credentials.access_key')} "
-        f"and {_env('credentials.secret_key')} "
-        f"(or {_env('credentials.auth_token')}), or {where}"
+        f"no credentials: set {env_var('credentials.access_key')} "
+        f"and {env_var('credentials.secret_key')} "
+        f"(or {env_var('credentials.auth_token')}), or {where}"
     )
 
 
@@ -243,7 +249,7 @@ def _bounded(name: str, value: Any, low: float, high: float, kind: type = int) -
     except (TypeError, ValueError):
         number = None
     if number is None or not low <= number <= high:
-        raise ConfigError(f"{name} must be a number from {low:g} to {high:g}: fix {_env(name)}")
+        raise ConfigError(f"{name} must be a number from {low:g} to {high:g}: fix {env_var(name)}")
     return number
 
 
@@ -252,12 +258,12 @@ def validate(spec: DcsRestoresConfiguration) -> SourceSettings:
     project_id = (spec.project_id or "").strip()
     if not project_id:
         raise ConfigError(
-            f"no project id: set {_env('project_id')} or project_id under [sources.dcs_restores]"
+            f"no project id: set {env_var('project_id')} or project_id under [sources.dcs_restores]"
         )
     if not _PROJECT_ID.match(project_id):
         raise ConfigError(
             f"project_id {project_id[:40]!r} is not a project id (32 hex characters): "
-            f"fix {_env('project_id')}"
+            f"fix {env_var('project_id')}"
         )
     return SourceSettings(
         endpoint=_endpoint(spec.endpoint, spec.region),

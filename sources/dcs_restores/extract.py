@@ -1,0 +1,262 @@
+"""One extract of one project: the listing, the plan, the stop signal, statistics, batching.
+
+`__init__.py` turns an `Extract` into dlt resources; everything here runs only while dlt
+extracts them, never when the source is created.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import dlt
+from dlt.common import logger
+from dlt.common.typing import TDataItems
+
+from .batches import ArrowBatcher
+from .client import DcsClient
+from .columns import LOADER_FILE_FORMAT, REJECTED_HINTS, RESTORE_COLUMNS
+from .configuration import SourceSettings
+from .cursors import CursorTracker, InstanceCursor, begin_time, requested_begin
+from .errors import Cancelled, DcsApiError, DcsAuthError, DcsNotFound, RecordError, one_line
+from .ids import shown, valid_instance_id
+from .paging import list_instances
+from .reader import read_instances
+from .records import Rejected, rejected_row, shape_instance, shape_restore
+from .settings import INSTANCE_DELETED_CODE, KNOWN_STATUSES
+from .stats import ExtractStats
+from .values import values_set_aside
+
+PROGRESS_EVERY_S = 2.0
+# instances failing one after the other mean the API is down: stop starting more
+FAILURES_TO_STOP = 5
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class _Planned:
+    """One instance of the plan: where its read begins and what it has seen so far."""
+
+    begin: datetime | None
+    tracker: CursorTracker
+
+
+class Extract:
+    """One extract of one project, from the instance listing to the last restores page.
+
+    The client, its stop signal and the plan are made when the listing starts, so a source
+    object extracted twice starts afresh; both resources count into the one `stats`.
+    """
+
+    def __init__(
+        self,
+        settings: SourceSettings,
+        stats: ExtractStats,
+        progress: Progress | None = None,
+        open_since: Mapping[str, datetime] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.stats = stats
+        self.progress = progress
+        self.open_since = dict(open_since or {})
+        self.stop = threading.Event()
+        self.client: DcsClient | None = None
+        self.instance_ids: list[str] = []
+
+    # --- instances ---------------------------------------------------------------------------
+
+    def instances(self) -> list[dict[str, Any]]:
+        """List the project's instances (the first requests) and return their rows.
+
+        Raises:
+            DcsApiError: the listing failed: nothing of this project can be read.
+        """
+        self.stop = threading.Event()
+        self.client = DcsClient(self.settings, stats=self.stats, stop=self.stop)
+        settings = self.settings
+        listed = self._readable(list_instances(self.client, settings.page_size))
+        self.stats.instances_listed = len(listed)
+        if settings.instance_ids is None:
+            self.instance_ids = [str(item["instance_id"]) for item in listed]
+        else:
+            self.instance_ids = list(settings.instance_ids)
+            listed = [item for item in listed if str(item["instance_id"]) in settings.instance_ids]
+            missing = set(self.instance_ids) - {str(item["instance_id"]) for item in listed}
+            if missing:
+                # still read them: the listing may be filtered by enterprise project or rights
+                logger.warning(
+                    f"configured instances not in the listing: {', '.join(sorted(missing))}"
+                )
+                listed += [{"instance_id": instance_id} for instance_id in sorted(missing)]
+        set_aside = values_set_aside()
+        rows = [instance_row(item, settings) for item in listed]
+        self.stats.values_set_aside += values_set_aside() - set_aside
+        return rows
+
+    def _readable(self, listed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The listed instances whose id can be read; the others are set aside as failures."""
+        kept = []
+        for item in listed:
+            instance_id = item.get("instance_id")
+            if valid_instance_id(instance_id):
+                kept.append(item)
+                continue
+            self.stats.failures.append(
+                DcsApiError(
+                    f"instance listing: instance id {shown(instance_id)} is not a DCS instance "
+                    "id; that instance is set aside (never put into a URL)",
+                    code="invalid_id",
+                    instance_id=shown(instance_id),
+                )
+            )
+        return kept
+
+    # --- restores ----------------------------------------------------------------------------
+
+    def plan(self, cursors: Mapping[str, Any]) -> dict[str, _Planned]:
+        """Where each listed instance's read begins, from its cursor and open restores."""
+        now = datetime.now(UTC)
+        planned = {}
+        for instance_id in self.instance_ids:
+            previous = InstanceCursor.from_state(cursors.get(instance_id), now)
+            begin = begin_time(
+                previous,
+                self.settings.lookback,
+                self.settings.start_date,
+                self.open_since.get(instance_id),
+            )
+            planned[instance_id] = _Planned(begin, CursorTracker(previous, now))
+        self.stats.instances_planned = len(planned)
+        return planned
+
+    def restores(self, cursors: dict[str, Any]) -> Iterator[TDataItems]:
+        """Read every planned instance; an instance's cursor in `cursors` moves only once it
+        has been read to the end. Yields rows, Arrow tables and quarantined records."""
+        if self.client is None:
+            raise RuntimeError("Extract.restores() before Extract.instances()")
+        set_aside = values_set_aside()
+        try:
+            yield from self._restores(self.client, cursors)
+        finally:
+            self.stats.values_set_aside += values_set_aside() - set_aside
+
+    def _restores(self, client: DcsClient, cursors: dict[str, Any]) -> Iterator[TDataItems]:
+        # garbage with finalizers (dlt's DuckDB connection pools of the state sync) is
+        # collected now, not while the readers run: a Ctrl-C that lands in a finalizer is
+        # swallowed by Python ("Exception ignored in ... __del__"), and the run would go on
+        gc.collect()
+        planned = self.plan(cursors)
+        order = [(iid, requested_begin(p.begin)) for iid, p in planned.items()]
+        stats, settings = self.stats, self.settings
+        last_report = time.monotonic()
+        batcher: ArrowBatcher | None = None
+        arrow = LOADER_FILE_FORMAT == "parquet"
+        failed_in_a_row = 0
+        events = read_instances(client, order, settings.page_size, settings.concurrency, self.stop)
+        for event in events:
+            if arrow and batcher is None:
+                # made once the readers run: its imports take ~0.4 s, while the buffer fills
+                batcher = ArrowBatcher(RESTORE_COLUMNS)
+            instance = planned[event.instance_id]
+            if event.items is not None:
+                stats.pages += 1
+                rows, rejected = self._page(event.instance_id, event.items, instance)
+                if batcher is not None:
+                    unusual = []
+                    for row in rows:
+                        if batcher.fits(row):
+                            yield from batcher.add(row)
+                        else:
+                            unusual.append(row)
+                    rows = unusual
+                if rows:
+                    yield rows
+                if rejected:
+                    yield dlt.mark.with_hints(rejected, REJECTED_HINTS, create_table_variant=True)
+            elif event.error is None:
+                cursors[event.instance_id] = instance.tracker.result().to_state()
+                stats.instances_read += 1
+                failed_in_a_row = 0
+            elif isinstance(event.error, Cancelled):
+                pass
+            elif isinstance(event.error, DcsNotFound) and event.error.code == INSTANCE_DELETED_CODE:
+                logger.warning(f"{event.error}; the instance was deleted, skipping it")
+                stats.instances_skipped.append(event.instance_id)
+            elif isinstance(event.error, Exception):
+                # that instance is set aside: what it read still loads, its cursor stays put
+                failure = instance_failure(event.instance_id, event.error)
+                logger.warning(str(failure))
+                stats.failures.append(failure)
+                failed_in_a_row += 1
+                if systemic(failure) or failed_in_a_row >= FAILURES_TO_STOP:
+                    # the API, not one instance, is failing: stop starting the others
+                    self.stop.set()
+            else:
+                self.stop.set()
+                raise event.error  # KeyboardInterrupt, SystemExit: the process is ending
+            if self.progress and time.monotonic() - last_report >= PROGRESS_EVERY_S:
+                last_report = time.monotonic()
+                self.progress(
+                    f"restores: {stats.instances_read}/{stats.instances_planned} instances, "
+                    f"{stats.rows} rows, {stats.requests} requests"
+                )
+        if batcher is not None:
+            yield from batcher.flush()
+
+    def _page(
+        self, instance_id: str, items: list[Any], instance: _Planned
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Shape one page: the rows to load, and the quarantine rows of records set aside."""
+        settings, begin = self.settings, instance.begin
+        rows, rejected = [], []
+        for raw in items:
+            try:
+                row = shape_restore(raw, settings.project_id, instance_id)
+            except RecordError as exc:  # shaping raises nothing else
+                rejected.append(
+                    rejected_row(Rejected(str(exc), raw), settings.project_id, instance_id)
+                )
+                continue
+            row["endpoint"] = settings.endpoint
+            if begin is not None and row["created_at"] < begin:
+                continue  # before the window (margin, or a server ignoring begin_time)
+            if row["status"] not in KNOWN_STATUSES:
+                self.stats.unknown_status += 1
+            instance.tracker.observe(row["created_at"], row["status"])
+            rows.append(row)
+        self.stats.rows += len(rows)
+        self.stats.rejected += len(rejected)
+        return rows, rejected
+
+
+def instance_row(item: dict[str, Any], settings: SourceSettings) -> dict[str, Any]:
+    """The `instances` row of one listed instance."""
+    # shape_instance never raises: odd fields become NULL, named in invalid_fields
+    return shape_instance(item, settings.project_id) | {"endpoint": settings.endpoint}
+
+
+def instance_failure(instance_id: str, error: BaseException) -> DcsApiError:
+    """One line for an instance whose read ended with an error that is not an API answer."""
+    if isinstance(error, DcsApiError):
+        return error
+    return DcsApiError(
+        f"instance {instance_id}: unexpected {type(error).__name__}: "
+        f"{one_line(error, 200) if str(error).strip() else ''}; what was read is loaded, "
+        "the cursor stays",
+        code="unexpected_error",
+        instance_id=instance_id,
+    )
+
+
+def systemic(error: DcsApiError) -> bool:
+    """True for answers that no other instance will get differently: bad credentials, or a
+    gateway without the route (a wrong endpoint)."""
+    if isinstance(error, DcsAuthError):
+        return True
+    return isinstance(error, DcsNotFound) and not (error.code or "").startswith("DCS.")

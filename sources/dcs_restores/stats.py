@@ -1,0 +1,40 @@
+"""What one extract did, in one object: the run summary reads it, the client counts into it."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from .errors import DcsApiError
+
+# counters the client's worker threads increment (under the lock)
+REQUEST_COUNTERS = ("requests", "retries", "auth_failures", "throttled")
+
+
+@dataclass
+class ExtractStats:
+    """Figures of one extract of one project."""
+
+    instances_listed: int | None = None
+    instances_planned: int = 0
+    instances_read: int = 0
+    instances_skipped: list[str] = field(default_factory=list)
+    failures: list[DcsApiError] = field(default_factory=list)
+    pages: int = 0
+    rows: int = 0
+    rejected: int = 0
+    unknown_status: int = 0
+    # values NULLed, truncated or repaired while shaping (named in `invalid_fields`)
+    values_set_aside: int = 0
+    requests: int = 0
+    retries: int = 0
+    auth_failures: int = 0
+    throttled: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(self, counter: str, by: int = 1) -> None:
+        """Add `by` to one of REQUEST_COUNTERS; safe from any thread."""
+        if counter not in REQUEST_COUNTERS:
+            raise KeyError(counter)
+        with self._lock:
+            setattr(self, counter, getattr(self, counter) + by)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,15 @@ from dcs_restores_pipeline.config import (
     destination,
     destination_type,
 )
+from dcs_restores_pipeline.localstate import (
+    Destination,
+    adopt_legacy,
+    destination_dir,
+    duckdb_destination,
+    mark,
+    pipelines_root,
+    postgres_destination,
+)
 from dcs_restores_pipeline.recovery import (
     RESET_HINT,
     align_state,
@@ -42,7 +53,7 @@ from dcs_restores_pipeline.recovery import (
     step_failure_gist,
 )
 from dcs_restores_pipeline.runlock import exclusive_run, lock_paths
-from dcs_restores_pipeline.workdir import heal_and_log, raise_if_damaged, working_dir
+from dcs_restores_pipeline.workdir import Healing, heal_and_log, raise_if_damaged, working_dir
 
 
 class RunFailed(Exception):
@@ -137,19 +148,73 @@ def make_pipeline(
 ) -> dlt.Pipeline:
     """Return the `dcs_restores` pipeline: DuckDB file `database`, or PostgreSQL if configured.
 
+    Its working dir is the destination's own, inside `pipelines_dir` (default: dlt's), see
+    `local_dir`.
+
     Raises:
         DamagedState: the local state is damaged (a run heals it first; other commands say so).
     """
+    kind = destination_kind or destination_type()
+    return _pipeline(database, kind, local_dir(database, pipelines_dir, kind))
+
+
+def local_dir(database: Path | None, pipelines_dir: str | None, kind: str) -> Path:
+    """The destination's own pipelines dir: its working dir `dcs_restores/`, its run lock and
+    a `DESTINATION` file naming it (see localstate)."""
+    return destination_dir(pipelines_dir, _identity(database, kind))
+
+
+def _identity(database: Path | None, kind: str) -> Destination:
+    return (
+        postgres_destination()
+        if kind == "postgres"
+        else duckdb_destination(database_path(database))
+    )
+
+
+def _pipeline(database: Path | None, kind: str, directory: Path) -> dlt.Pipeline:
     try:
         return dlt.pipeline(
             pipeline_name=PIPELINE_NAME,
-            destination=destination(database, destination_kind),
+            destination=destination(database, kind),
             dataset_name=DATASET_NAME,
-            pipelines_dir=pipelines_dir,  # type: ignore[arg-type]  # None means dlt's default
+            pipelines_dir=str(directory),
         )
     except Exception as exc:
-        raise_if_damaged(working_dir(pipelines_dir), exc)
+        raise_if_damaged(working_dir(str(directory)), exc)
         raise
+
+
+def _probe_state_hash(database: Path | None, kind: str, directory: Path) -> str | None:
+    """The destination's newest state hash, read through a throwaway working dir."""
+    try:
+        with tempfile.TemporaryDirectory(prefix=".probe-", dir=directory) as scratch:
+            return destination_state_hash(_pipeline(database, kind, Path(scratch)))
+    except Exception as exc:  # unreachable now: the run itself says so, in its own words
+        logger.debug(f"could not read the destination's state: {type(exc).__name__}")
+        return None
+
+
+@contextmanager
+def _local_state(
+    database: Path | None, pipelines_dir: str | None, kind: str, take_over: bool = True
+) -> Iterator[tuple[Path, Healing]]:
+    """Hold the destination's run lock; take over an earlier version's working dir when it is
+    this destination's (`take_over`), then heal the working dir. Yields (pipelines dir, healing)."""
+    identity = _identity(database, kind)
+    directory = destination_dir(pipelines_dir, identity)
+    with exclusive_run(lock_paths(str(directory), identity.database)):
+        mark(directory, identity)
+        workdir = working_dir(str(directory))
+        if take_over:
+            line = adopt_legacy(
+                pipelines_root(pipelines_dir),
+                workdir,
+                lambda: _probe_state_hash(database, kind, directory),
+            )
+            if line:
+                logger.warning(line)
+        yield directory, heal_and_log(workdir)
 
 
 def apply_models_safely(pipeline: dlt.Pipeline, before: Before, build_views: bool) -> After:
@@ -172,13 +237,12 @@ def reset_pending(database: Path | None = None, pipelines_dir: str | None = None
         The load ids dropped (empty when nothing was pending).
     """
     kind = destination_type()
-    with exclusive_run(lock_paths(pipelines_dir, _duckdb_file(database, kind))):
-        heal_and_log(working_dir(pipelines_dir))
-        return drop_pending(make_pipeline(database, pipelines_dir, kind))
+    with _local_state(database, pipelines_dir, kind) as (directory, _):
+        return drop_pending(_pipeline(database, kind, directory))
 
 
 def _duckdb_file(database: Path | None, kind: str) -> Path | None:
-    return (database or database_path()) if kind == "duckdb" else None
+    return database_path(database) if kind == "duckdb" else None
 
 
 def _load_target(
@@ -261,11 +325,16 @@ def run(
     pipelines_dir: str | None = None,
     progress: Callable[[str], None] | None = None,
     models: bool = True,
+    destination_kind: str | None = None,
+    take_over: bool = True,
 ) -> RunSummary:
     """Extract and load every configured project (target), then rebuild the models.
 
     One target's failure does not stop the others; the run then raises RunFailed after
     loading everything that could be read.
+
+    `destination_kind` overrides the configured destination type; `take_over=False` leaves an
+    earlier version's working dir alone (the demo: it never touches another pipeline's state).
 
     Returns:
         The run summary.
@@ -279,10 +348,9 @@ def run(
         targets = [settings]
     else:
         targets = list(settings) if settings else load_targets()
-    kind = destination_type()
-    with exclusive_run(lock_paths(pipelines_dir, _duckdb_file(database, kind))):
-        healed = heal_and_log(working_dir(pipelines_dir))
-        pipeline = make_pipeline(database, pipelines_dir, kind)
+    kind = destination_kind or destination_type()
+    with _local_state(database, pipelines_dir, kind, take_over) as (directory, healed):
+        pipeline = _pipeline(database, kind, directory)
         summary = RunSummary(
             project_id=",".join(t.project_id for t in targets),
             database=str(_duckdb_file(database, kind) or "postgres (DESTINATION__POSTGRES__*)"),

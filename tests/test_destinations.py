@@ -13,7 +13,6 @@ import pytest
 from dcs_restores.config import ConfigError
 from dcs_restores_pipeline import cli
 from dcs_restores_pipeline.localstate import duckdb_destination, postgres_destination
-from dcs_restores_pipeline.runlock import exclusive_run
 from dcs_restores_pipeline.runner import local_dir
 
 from tests.conftest import Runner
@@ -21,6 +20,7 @@ from tests.reliability.support import (
     assert_matches_truth,
     cli_env,
     early,
+    quick_run,
     run_cli,
     small_world,
     start_cli,
@@ -55,12 +55,14 @@ def test_two_databases_loaded_alternately_keep_their_own_state(serve, tmp_path: 
     a, b = pair(tmp_path)
     world_a, world_b = small_world(seed=71), small_world(seed=72, instances=3)
     sim_a, sim_b = serve(world_a, now=early(world_a)), serve(world_b, now=early(world_b))
-    for _ in range(2):
-        for runner, simulator in ((a, sim_a), (b, sim_b), (a, sim_a)):
-            cli_run(simulator, runner, tmp_path)
-            assert_matches_truth(runner, simulator)
-        sim_a.advance(timedelta(days=1))
-        sim_b.advance(timedelta(days=1))
+    outs = []
+    for runner, simulator in ((a, sim_a), (b, sim_b), (a, sim_a)):
+        outs.append(cli_run(simulator, runner, tmp_path))
+        assert_matches_truth(runner, simulator)
+        simulator.advance(timedelta(days=1))
+    # A's second run, after B's, was incremental: from its own cursors, with news
+    first, again = (int(o.split(" new,")[0].split("restores: ")[-1]) for o in outs[::2])
+    assert first == len(a.restores()) - again and again > 0
     assert a.local_dir != b.local_dir
     assert a.local_dir.parent == b.local_dir.parent == Path(a.pipelines_dir)
     assert (a.local_dir / "DESTINATION").read_text() == f"duckdb {a.database}\n"
@@ -89,16 +91,13 @@ def test_two_databases_at_once_neither_blocks_the_other(serve, tmp_path: Path) -
     assert MISMATCH not in err_a + err_b
     assert_matches_truth(a, sim_a)
     assert_matches_truth(b, sim_b)
-    # and while B's lock is held (a run in progress), A runs
-    with exclusive_run([b.local_dir / ".dcs_restores.lock"]):
-        cli_run(sim_a, a, tmp_path)
 
 
 def _legacy(serve, runner: Runner, tmp_path: Path, pending: bool):  # type: ignore[no-untyped-def]
     """The layout of an earlier version: the working dir at `<pipelines dir>/dcs_restores/`."""
     world = small_world(seed=75)
     simulator = serve(world, now=early(world))
-    cli_run(simulator, runner, tmp_path)
+    quick_run(runner, simulator)
     simulator.advance(world.default_now - simulator.now)
     if pending:
         env = env_of(simulator, runner, tmp_path)
@@ -132,25 +131,24 @@ def test_upgrade_moves_pending_packages_to_their_destination_only(serve, tmp_pat
     assert "finished 1 load package(s) of an interrupted run" in out
     assert not legacy.exists()
     assert_matches_truth(a, sim_a)
-    assert str(legacy) not in cli_run(sim_b, b, tmp_path)
 
 
 def test_upgrade_without_pending_packages_keeps_the_cursors(serve, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     a, b = pair(tmp_path)
     sim_a, legacy = _legacy(serve, a, tmp_path, pending=False)
     before = tree(legacy)
-    world_b = small_world(seed=77, instances=2)
-    out = cli_run(serve(world_b), b, tmp_path)
-    assert str(legacy) not in out and tree(legacy) == before
+    # another database leaves it alone
+    quick_run(b, serve(small_world(seed=77, instances=2)))
+    assert tree(legacy) == before
     out = cli_run(sim_a, a, tmp_path)
     assert "moved the local pipeline state of an earlier version" in out
     assert not legacy.exists()
     assert_matches_truth(a, sim_a)
 
 
-def test_report_check_models_take_database_from_anywhere(
-    serve, runner: Runner, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+def test_report_check_models_take_database_from_anywhere(  # type: ignore[no-untyped-def]
+    serve, runner: Runner, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     simulator = serve(small_world(seed=78))
     runner.run(simulator)
     elsewhere = tmp_path / "elsewhere"
@@ -175,9 +173,8 @@ def test_report_check_models_take_database_from_anywhere(
 
     missing = tmp_path / "nowhere.duckdb"
     for command in ("report", "check", "models"):
-        done = run_cli([command, "--database", str(missing)], env, elsewhere)
-        assert done.returncode == cli.EXIT_FAILED
-        assert done.stderr.strip() == (
+        assert cli.main([command, "--database", str(missing)]) == cli.EXIT_FAILED
+        assert capsys.readouterr().err.strip() == (
             f"dcs-restores: error: no database at {missing}: run `dcs-restores run` first, or "
             "name the file with --database PATH or DESTINATION__DUCKDB__CREDENTIALS"
         )

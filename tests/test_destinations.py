@@ -4,6 +4,7 @@ working dir is taken over by its own destination only; report/check/models take 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from datetime import timedelta
@@ -13,6 +14,7 @@ import pytest
 from dcs_restores.config import ConfigError
 from dcs_restores_pipeline import cli
 from dcs_restores_pipeline.localstate import duckdb_destination, postgres_destination
+from dcs_restores_pipeline.runlock import lock_paths
 from dcs_restores_pipeline.runner import local_dir
 
 from tests.conftest import Runner
@@ -211,3 +213,23 @@ def test_a_destination_is_its_file_or_its_server_database_and_dataset(
     monkeypatch.delenv("DESTINATION__POSTGRES__CREDENTIALS")
     with pytest.raises(ConfigError, match="DESTINATION__POSTGRES__CREDENTIALS="):
         postgres_destination()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="dlt's default dirs for root")
+def test_as_root_two_databases_get_two_dirs_and_two_locks_whatever_home_is(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # computed only: nothing is written under /var/dlt
+    monkeypatch.delenv("DLT_DATA_DIR")
+    found = set()
+    for home in ("h1", "h2"):
+        monkeypatch.setenv("HOME", str(tmp_path / home))
+        for name in ("a", "b"):
+            database = tmp_path / name / "dcs_restores.duckdb"
+            directory = local_dir(database, None, "duckdb")
+            assert directory.parent == Path("/var/dlt/pipelines")
+            found.add((name, directory, tuple(lock_paths(str(directory), database))))
+    # the same database gets the same dir under either HOME; two databases, two dirs and locks
+    assert len(found) == 2
+    (_, dir_a, locks_a), (_, dir_b, locks_b) = sorted(found)
+    assert dir_a != dir_b and not set(locks_a) & set(locks_b)

@@ -16,11 +16,24 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from dcs_restores_pipeline.config import DATASET_NAME, PIPELINE_NAME
+from dlt.common import logger
+
+from dcs_restores_pipeline.config import DATASET_NAME, PIPELINE_NAME, database_path
+from dcs_restores_pipeline.runlock import exclusive_run, lock_paths
+from dcs_restores_pipeline.workdir import (
+    STATE_FILE,
+    Healing,
+    heal_and_log,
+    pending_packages,
+    working_dir,
+)
 
 MARKER_FILE = "DESTINATION"
 HASH_CHARS = 16
@@ -71,6 +84,16 @@ def postgres_destination() -> Destination:
     return Destination("postgres", label, _key("postgres", str(database), label))
 
 
+def identify(database: Path | None, kind: str) -> Destination:
+    """The destination a command writes: PostgreSQL as configured, or the DuckDB file
+    `database` (default: database_path())."""
+    return (
+        postgres_destination()
+        if kind == "postgres"
+        else duckdb_destination(database_path(database))
+    )
+
+
 def destination_dir(root: str | Path | None, destination: Destination) -> Path:
     """`<root>/<key>`: the destination's own pipelines dir (root: dlt's pipelines dir)."""
     return pipelines_root(root) / destination.key
@@ -117,9 +140,6 @@ def adopt_legacy(
     every run says so. Runs under this destination's lock; the earlier version's lock
     (`<root>/.dcs_restores.lock`) is held while moving, so a run of it never sees its dir go.
     """
-    from dcs_restores_pipeline.runlock import exclusive_run
-    from dcs_restores_pipeline.workdir import STATE_FILE, pending_packages
-
     legacy = root / PIPELINE_NAME
     if not legacy.is_dir() or legacy.resolve() == working_dir.resolve():
         return None
@@ -149,3 +169,45 @@ def adopt_legacy(
         f"directory to {working_dir} while no run is going; deleting it drops them (their "
         "restores are read again)"
     )
+
+
+def _probe_state_hash(open_pipeline: Callable[[Path], Any], directory: Path) -> str | None:
+    """The destination's newest state hash, read through a throwaway working dir."""
+    from dcs_restores_pipeline.bookkeeping import destination_state_hash
+
+    try:
+        with tempfile.TemporaryDirectory(prefix=".probe-", dir=directory) as scratch:
+            return destination_state_hash(open_pipeline(Path(scratch)))
+    except Exception as exc:  # unreachable now: the run itself says so, in its own words
+        logger.debug(f"could not read the destination's state: {type(exc).__name__}")
+        return None
+
+
+@contextmanager
+def local_state(
+    destination: Destination,
+    pipelines_dir: str | None,
+    open_pipeline: Callable[[Path], Any],
+    take_over: bool = True,
+) -> Iterator[tuple[Path, Healing]]:
+    """Hold the destination's run lock, take over an earlier version's working dir when it is
+    this destination's (`take_over`), heal the working dir; yield (its pipelines dir, healing).
+
+    `open_pipeline(pipelines_dir)` opens the pipeline with its working dir in that dir.
+
+    Raises:
+        RunLocked: another run of this destination (or on this DuckDB file) is in progress.
+    """
+    directory = destination_dir(pipelines_dir, destination)
+    with exclusive_run(lock_paths(str(directory), destination.database)):
+        mark(directory, destination)
+        workdir = working_dir(str(directory))
+        if take_over:
+            line = adopt_legacy(
+                pipelines_root(pipelines_dir),
+                workdir,
+                lambda: _probe_state_hash(open_pipeline, directory),
+            )
+            if line:
+                logger.warning(line)
+        yield directory, heal_and_log(workdir)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,15 +32,7 @@ from dcs_restores_pipeline.config import (
     destination,
     destination_type,
 )
-from dcs_restores_pipeline.localstate import (
-    Destination,
-    adopt_legacy,
-    destination_dir,
-    duckdb_destination,
-    mark,
-    pipelines_root,
-    postgres_destination,
-)
+from dcs_restores_pipeline.localstate import destination_dir, identify, local_state
 from dcs_restores_pipeline.recovery import (
     RESET_HINT,
     align_state,
@@ -52,8 +42,7 @@ from dcs_restores_pipeline.recovery import (
     finish_pending,
     step_failure_gist,
 )
-from dcs_restores_pipeline.runlock import exclusive_run, lock_paths
-from dcs_restores_pipeline.workdir import Healing, heal_and_log, raise_if_damaged, working_dir
+from dcs_restores_pipeline.workdir import raise_if_damaged, working_dir
 
 
 class RunFailed(Exception):
@@ -161,15 +150,7 @@ def make_pipeline(
 def local_dir(database: Path | None, pipelines_dir: str | None, kind: str) -> Path:
     """The destination's own pipelines dir: its working dir `dcs_restores/`, its run lock and
     a `DESTINATION` file naming it (see localstate)."""
-    return destination_dir(pipelines_dir, _identity(database, kind))
-
-
-def _identity(database: Path | None, kind: str) -> Destination:
-    return (
-        postgres_destination()
-        if kind == "postgres"
-        else duckdb_destination(database_path(database))
-    )
+    return destination_dir(pipelines_dir, identify(database, kind))
 
 
 def _pipeline(database: Path | None, kind: str, directory: Path) -> dlt.Pipeline:
@@ -183,38 +164,6 @@ def _pipeline(database: Path | None, kind: str, directory: Path) -> dlt.Pipeline
     except Exception as exc:
         raise_if_damaged(working_dir(str(directory)), exc)
         raise
-
-
-def _probe_state_hash(database: Path | None, kind: str, directory: Path) -> str | None:
-    """The destination's newest state hash, read through a throwaway working dir."""
-    try:
-        with tempfile.TemporaryDirectory(prefix=".probe-", dir=directory) as scratch:
-            return destination_state_hash(_pipeline(database, kind, Path(scratch)))
-    except Exception as exc:  # unreachable now: the run itself says so, in its own words
-        logger.debug(f"could not read the destination's state: {type(exc).__name__}")
-        return None
-
-
-@contextmanager
-def _local_state(
-    database: Path | None, pipelines_dir: str | None, kind: str, take_over: bool = True
-) -> Iterator[tuple[Path, Healing]]:
-    """Hold the destination's run lock; take over an earlier version's working dir when it is
-    this destination's (`take_over`), then heal the working dir. Yields (pipelines dir, healing)."""
-    identity = _identity(database, kind)
-    directory = destination_dir(pipelines_dir, identity)
-    with exclusive_run(lock_paths(str(directory), identity.database)):
-        mark(directory, identity)
-        workdir = working_dir(str(directory))
-        if take_over:
-            line = adopt_legacy(
-                pipelines_root(pipelines_dir),
-                workdir,
-                lambda: _probe_state_hash(database, kind, directory),
-            )
-            if line:
-                logger.warning(line)
-        yield directory, heal_and_log(workdir)
 
 
 def apply_models_safely(pipeline: dlt.Pipeline, before: Before, build_views: bool) -> After:
@@ -237,8 +186,12 @@ def reset_pending(database: Path | None = None, pipelines_dir: str | None = None
         The load ids dropped (empty when nothing was pending).
     """
     kind = destination_type()
-    with _local_state(database, pipelines_dir, kind) as (directory, _):
-        return drop_pending(_pipeline(database, kind, directory))
+
+    def opener(directory: Path) -> dlt.Pipeline:
+        return _pipeline(database, kind, directory)
+
+    with local_state(identify(database, kind), pipelines_dir, opener) as (directory, _):
+        return drop_pending(opener(directory))
 
 
 def _duckdb_file(database: Path | None, kind: str) -> Path | None:
@@ -349,8 +302,15 @@ def run(
     else:
         targets = list(settings) if settings else load_targets()
     kind = destination_kind or destination_type()
-    with _local_state(database, pipelines_dir, kind, take_over) as (directory, healed):
-        pipeline = _pipeline(database, kind, directory)
+
+    def opener(directory: Path) -> dlt.Pipeline:
+        return _pipeline(database, kind, directory)
+
+    with local_state(identify(database, kind), pipelines_dir, opener, take_over) as (
+        directory,
+        healed,
+    ):
+        pipeline = opener(directory)
         summary = RunSummary(
             project_id=",".join(t.project_id for t in targets),
             database=str(_duckdb_file(database, kind) or "postgres (DESTINATION__POSTGRES__*)"),

@@ -67,6 +67,16 @@ class Runner:
             pipelines_dir=self.pipelines_dir,
         )
 
+    @property
+    def working_dir(self) -> Path:
+        """The pipeline's working dir: `dcs_restores/` in the pipelines dir of this database."""
+        return self.local_dir / "dcs_restores"
+
+    @property
+    def local_dir(self) -> Path:
+        """This database's own pipelines dir inside `pipelines_dir` (working dir, lock)."""
+        return pipeline_runner.local_dir(self.database, self.pipelines_dir, "duckdb")
+
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         with duckdb.connect(str(self.database), read_only=True) as con:
             return con.execute(sql).fetchall()

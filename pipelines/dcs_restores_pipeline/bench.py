@@ -146,7 +146,8 @@ def _pipeline_child(
             settings, database=Path(workdir) / "ours.duckdb", pipelines_dir=f"{workdir}/pipelines"
         )
     wall = time.perf_counter() - started
-    trace = dlt.attach("dcs_restores", pipelines_dir=f"{workdir}/pipelines").last_trace
+    local = runner.local_dir(Path(workdir) / "ours.duckdb", f"{workdir}/pipelines", "duckdb")
+    trace = dlt.attach("dcs_restores", pipelines_dir=str(local)).last_trace
     steps = {
         step.step: {
             "s": (step.finished_at - step.started_at).total_seconds(),

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from dcs_restores_pipeline.config import database_path
+from dcs_restores_pipeline.config import DATABASE_ENV, database_path
 from dcs_restores_pipeline.text import printable
 
 EXIT_OK = 0
@@ -77,13 +77,17 @@ def _emit(summary: Any, as_json: bool) -> None:
         print(_lines(summary.text()))
 
 
-def _existing_database() -> Path:
-    """Return the DuckDB file to read; PostgreSQL needs no file."""
+def _existing_database(args: argparse.Namespace) -> Path:
+    """Return the DuckDB file to read (`--database`, else the configured one); PostgreSQL
+    needs no file."""
     from dcs_restores_pipeline.config import destination_type
 
-    database = database_path()
+    database = database_path(args.database)
     if destination_type() == "duckdb" and not database.exists():
-        raise FileNotFoundError(f"no database at {database}: run `dcs-restores run` first")
+        raise FileNotFoundError(
+            f"no database at {database}: run `dcs-restores run` first, or name the file with "
+            f"--database PATH or {DATABASE_ENV}"
+        )
     return database
 
 
@@ -96,14 +100,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from dcs_restores_pipeline.demo import run_demo
+    from dcs_restores_pipeline.config import demo_database_path
+    from dcs_restores_pipeline.demo import production_settings, run_demo
     from dcs_restores_pipeline.report import run_report
 
-    database = database_path()
+    database = demo_database_path()
+    ignored = production_settings()
+    notice = (
+        f"demo database: {database}; the demo keeps its own local state and ignores the "
+        "destination settings (DESTINATION_TYPE, DESTINATION__*)"
+        + (f", here {', '.join(ignored)}" if ignored else "")
+    )
+    if args.json:
+        print(notice, file=sys.stderr)
     summary, clock = run_demo(database, progress=None if args.quiet else _progress)
     if args.json:
         _emit(summary, True)
         return EXIT_OK
+    print(notice)
     print(
         f"demo run {clock.runs + 1}: simulated DCS API at {clock.now:%Y-%m-%d %H:%M} UTC "
         "(each demo run moves the simulated world 12 hours on)"
@@ -120,7 +134,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     from dcs_restores_pipeline.runner import make_pipeline
     from dcs_restores_pipeline.views import apply_models
 
-    database = _existing_database()
+    database = _existing_database(args)
     views = apply_models(make_pipeline(database))
     print(f"created {len(views)} views in schema dcs: {', '.join(views)}")
     return EXIT_OK
@@ -130,7 +144,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from dcs_restores_pipeline.report import run_report
 
     html = Path(args.html).resolve() if args.html else None
-    print(run_report(database_path(), html))
+    print(run_report(_existing_database(args), html))
     if html:
         print(f"HTML report written to {html}")
     return EXIT_OK
@@ -141,7 +155,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from dcs_restores_pipeline.config import destination_type
     from dcs_restores_pipeline.runner import make_pipeline
 
-    database = _existing_database()
+    database = _existing_database(args)
     # DuckDB: read-only, without the pipeline (its local state is the run's business)
     source = database if destination_type() == "duckdb" else make_pipeline(database)
     result = check(
@@ -205,7 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     run.set_defaults(func=cmd_run)
     demo.set_defaults(func=cmd_demo)
-    sub.add_parser("models", help="(re)create the SQL views").set_defaults(func=cmd_models)
+    models = sub.add_parser("models", help="(re)create the SQL views")
+    models.set_defaults(func=cmd_models)
     report = sub.add_parser("report", help="print the restore report; --html writes a file")
     report.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
     report.set_defaults(func=cmd_report)
@@ -239,6 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--json", action="store_true", help="print the result as JSON")
     check.set_defaults(func=cmd_check)
+    for p in (models, report, check):
+        p.add_argument(
+            "--database",
+            metavar="PATH",
+            help=f"the DuckDB file (default: {DATABASE_ENV}, else ./dcs_restores.duckdb)",
+        )
     sub.add_parser(
         "reset-pending",
         help="drop load packages that an interrupted or failed run left and that cannot load",

@@ -15,16 +15,22 @@ DUCKDB_MEMORY_LIMIT = "128MB"
 DUCKDB_GLOBAL_CONFIG_ENV = "DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG"
 
 
-def database_path() -> Path:
-    """Return the DuckDB file the pipeline writes and the report reads.
+def database_path(explicit: str | Path | None = None) -> Path:
+    """Return the DuckDB file the pipeline writes and the report reads, as an absolute path.
 
-    `DESTINATION__DUCKDB__CREDENTIALS` names another file; otherwise `dcs_restores.duckdb` in
-    the working directory.
+    `explicit` (the `--database` option) first; else `DESTINATION__DUCKDB__CREDENTIALS`;
+    otherwise `dcs_restores.duckdb` in the working directory.
     """
-    configured = os.environ.get(DATABASE_ENV, "").strip()
+    configured = str(explicit or "").strip() or os.environ.get(DATABASE_ENV, "").strip()
     if configured.startswith("duckdb:///"):
         configured = configured[len("duckdb:///") :]
     return Path(configured or DEFAULT_DATABASE_FILE).expanduser().resolve()
+
+
+def demo_database_path() -> Path:
+    """The demo's database: `dcs_restores.duckdb` in the working directory, whatever the
+    destination settings say (they are the production pipeline's)."""
+    return Path(DEFAULT_DATABASE_FILE).resolve()
 
 
 def destination_type() -> str:
@@ -59,7 +65,7 @@ def destination(database: Path | None = None, kind: str | None = None) -> Any:
         return dlt.destinations.postgres()
     from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
-    path = str(database or database_path())
+    path = str(database_path(database))
     if os.environ.get(DUCKDB_GLOBAL_CONFIG_ENV):
         return dlt.destinations.duckdb(credentials=path)
     # DuckDB's default (80 % of RAM) made the merge of a million restores the peak of a run;

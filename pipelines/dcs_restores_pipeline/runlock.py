@@ -1,4 +1,4 @@
-"""One run at a time: an exclusive, non-blocking file lock per pipeline and per database.
+"""One run at a time: an exclusive, non-blocking file lock per destination and per database.
 
 Two runs of the same pipeline at once would both extract from the same cursors and race on
 the pipeline's local state and load packages. `flock` locks belong to the open file, so the
@@ -27,8 +27,9 @@ class RunLocked(Exception):
 
 
 def lock_paths(pipelines_dir: str | None, database: Path | None) -> list[Path]:
-    """Return the lock files of a run: one beside the pipeline's working dir, one beside a
-    DuckDB file (two pipelines dirs, e.g. cron's and a user's, can share one database)."""
+    """Return the lock files of a run: one in the destination's own pipelines dir (beside its
+    working dir; see localstate), one beside a DuckDB file (two pipelines dirs, e.g. cron's and
+    a user's, or an earlier version's, can share one database)."""
     root = Path(pipelines_dir or get_dlt_pipelines_dir())
     paths = [root / f".{PIPELINE_NAME}.lock"]
     if database is not None:

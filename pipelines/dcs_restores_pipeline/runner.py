@@ -29,6 +29,7 @@ from dcs_restores_pipeline.config import (
     destination,
     destination_type,
 )
+from dcs_restores_pipeline.localstate import destination_dir, identify, local_state
 from dcs_restores_pipeline.recovery import (
     RESET_HINT,
     align_state,
@@ -38,9 +39,8 @@ from dcs_restores_pipeline.recovery import (
     finish_pending,
     step_failure_gist,
 )
-from dcs_restores_pipeline.runlock import exclusive_run, lock_paths
 from dcs_restores_pipeline.views import build_views
-from dcs_restores_pipeline.workdir import heal_and_log, raise_if_damaged, working_dir
+from dcs_restores_pipeline.workdir import raise_if_damaged, working_dir
 
 
 class RunFailed(Exception):
@@ -135,18 +135,32 @@ def make_pipeline(
 ) -> dlt.Pipeline:
     """Return the `dcs_restores` pipeline: DuckDB file `database`, or PostgreSQL if configured.
 
+    Its working dir is the destination's own, inside `pipelines_dir` (default: dlt's), see
+    `local_dir`.
+
     Raises:
         DamagedState: the local state is damaged (a run heals it first; other commands say so).
     """
+    kind = destination_kind or destination_type()
+    return _pipeline(database, kind, local_dir(database, pipelines_dir, kind))
+
+
+def local_dir(database: Path | None, pipelines_dir: str | None, kind: str) -> Path:
+    """The destination's own pipelines dir: its working dir `dcs_restores/`, its run lock and
+    a `DESTINATION` file naming it (see localstate)."""
+    return destination_dir(pipelines_dir, identify(database, kind))
+
+
+def _pipeline(database: Path | None, kind: str, directory: Path) -> dlt.Pipeline:
     try:
         return dlt.pipeline(
             pipeline_name=PIPELINE_NAME,
-            destination=destination(database, destination_kind),
+            destination=destination(database, kind),
             dataset_name=DATASET_NAME,
-            pipelines_dir=pipelines_dir,  # type: ignore[arg-type]  # None means dlt's default
+            pipelines_dir=str(directory),
         )
     except Exception as exc:
-        raise_if_damaged(working_dir(pipelines_dir), exc)
+        raise_if_damaged(working_dir(str(directory)), exc)
         raise
 
 
@@ -157,13 +171,16 @@ def reset_pending(database: Path | None = None, pipelines_dir: str | None = None
         The load ids dropped (empty when nothing was pending).
     """
     kind = destination_type()
-    with exclusive_run(lock_paths(pipelines_dir, _duckdb_file(database, kind))):
-        heal_and_log(working_dir(pipelines_dir))
-        return drop_pending(make_pipeline(database, pipelines_dir, kind))
+
+    def opener(directory: Path) -> dlt.Pipeline:
+        return _pipeline(database, kind, directory)
+
+    with local_state(identify(database, kind), pipelines_dir, opener) as (directory, _):
+        return drop_pending(opener(directory))
 
 
 def _duckdb_file(database: Path | None, kind: str) -> Path | None:
-    return (database or database_path()) if kind == "duckdb" else None
+    return database_path(database) if kind == "duckdb" else None
 
 
 def _load_target(
@@ -237,11 +254,16 @@ def run(
     pipelines_dir: str | None = None,
     progress: Callable[[str], None] | None = None,
     models: bool = True,
+    destination_kind: str | None = None,
+    take_over: bool = True,
 ) -> RunSummary:
     """Extract and load every configured project (target), then rebuild the models.
 
     One target's failure does not stop the others; the run then raises RunFailed after
     loading everything that could be read.
+
+    `destination_kind` overrides the configured destination type; `take_over=False` leaves an
+    earlier version's working dir alone (the demo: it never touches another pipeline's state).
 
     Returns:
         The run summary.
@@ -255,10 +277,16 @@ def run(
         targets = [settings]
     else:
         targets = list(settings) if settings else load_targets()
-    kind = destination_type()
-    with exclusive_run(lock_paths(pipelines_dir, _duckdb_file(database, kind))):
-        healed = heal_and_log(working_dir(pipelines_dir))
-        pipeline = make_pipeline(database, pipelines_dir, kind)
+    kind = destination_kind or destination_type()
+
+    def opener(directory: Path) -> dlt.Pipeline:
+        return _pipeline(database, kind, directory)
+
+    with local_state(identify(database, kind), pipelines_dir, opener, take_over) as (
+        directory,
+        healed,
+    ):
+        pipeline = opener(directory)
         summary = RunSummary(
             project_id=",".join(t.project_id for t in targets),
             database=str(_duckdb_file(database, kind) or "postgres (DESTINATION__POSTGRES__*)"),

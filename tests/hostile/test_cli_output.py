@@ -121,7 +121,8 @@ def test_check_names_a_missing_database(
     assert main(["check", "--max-failure-rate", "0.5"]) == 1
     (line,) = capsys.readouterr().err.splitlines()
     assert line == f"dcs-restores: error: no database at {tmp_path / 'none.duckdb'}: run " + (
-        "`dcs-restores run` first"
+        "`dcs-restores run` first, or name the file with --database PATH or "
+        "DESTINATION__DUCKDB__CREDENTIALS"
     )
 
 

@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-from dcs_restores_pipeline.config import PIPELINE_NAME
 
 from tests.conftest import Runner
 from tests.hostile.conftest import Start
@@ -77,7 +76,7 @@ def test_sigint_exits_130_at_once_and_the_next_run_converges(
     assert elapsed < 2.0, elapsed
     assert stderr.strip().splitlines()[-1] == INTERRUPTED
     # nothing of the interrupted run was committed: no cursor, no row
-    state = Path(runner.pipelines_dir, PIPELINE_NAME, "state.json")
+    state = runner.working_dir / "state.json"
     assert not state.exists() or not cursors(local_state(runner))
 
     server.hook = None

@@ -44,11 +44,11 @@ DAMAGE: dict[str, Callable[[bytes], bytes]] = {
 
 
 def _working_dir(runner: Runner) -> Path:
-    return Path(runner.pipelines_dir) / "dcs_restores"
+    return runner.working_dir
 
 
 def _damaged_dir(runner: Runner) -> Path:
-    return Path(runner.pipelines_dir) / ".dcs_restores.damaged"
+    return runner.local_dir / ".dcs_restores.damaged"
 
 
 def _damage(path: Path, how: str) -> bytes:

@@ -33,7 +33,7 @@ def _enospc(path: str) -> OSError:
 
 
 def _extract_writer(monkeypatch: pytest.MonkeyPatch, runner: Runner) -> str:
-    where = str(Path(runner.pipelines_dir) / "dcs_restores" / "normalize" / "x" / "r.parquet")
+    where = str(runner.working_dir / "normalize" / "x" / "r.parquet")
 
     def flush(self: Any, *args: Any, **kwargs: Any) -> None:
         raise _enospc(where)
@@ -51,7 +51,7 @@ def _state_file(monkeypatch: pytest.MonkeyPatch, runner: Runner) -> str:
         return original(self, relative_path, data, *args, **kwargs)
 
     monkeypatch.setattr(FileStorage, "save", save)
-    return str(Path(runner.pipelines_dir) / "dcs_restores" / "state.json")
+    return str(runner.working_dir / "state.json")
 
 
 def _database(monkeypatch: pytest.MonkeyPatch, runner: Runner) -> str:

@@ -35,6 +35,8 @@ def bare_env(tmp_path: Path, endpoint: str, project_id: str) -> dict[str, str]:
     return {
         "PATH": f"{bindir}:/usr/bin:/bin",
         "HOME": str(tmp_path),
+        # as a crontab line may set it: this test's own dlt state, never the machine's /var/dlt
+        "DLT_DATA_DIR": str(tmp_path / "dlt"),
         "SOURCES__DCS_RESTORES__ENDPOINT": endpoint,
         "SOURCES__DCS_RESTORES__PROJECT_ID": project_id,
         "SOURCES__DCS_RESTORES__CREDENTIALS__ACCESS_KEY": DEMO_ACCESS_KEY,

@@ -129,7 +129,7 @@ def test_external_sigkill_mid_extract(serve, runner: Runner, tmp_path: Path) -> 
 def _break_pending_restores_job(runner: Runner) -> None:
     """Make the pending package unloadable for good: its restores file gets a column the table
     does not have (a terminal error, in whichever file format the loader uses)."""
-    pending = Path(runner.pipelines_dir) / "dcs_restores" / "load" / "normalized"
+    pending = runner.working_dir / "load" / "normalized"
     jobs = list(pending.glob("*/new_jobs/restores.*"))
     assert len(jobs) == 1
     job = jobs[0]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from dcs_restores.records import parse_timestamp
@@ -25,7 +24,7 @@ def truth_for(world: World, now: datetime, instance_ids: Iterable[str]) -> list[
 
 def local_state(runner: Runner) -> dict[str, Any]:
     """The pipeline's local state (state.json in its working dir)."""
-    path = Path(runner.pipelines_dir) / PIPELINE_NAME / "state.json"
+    path = runner.working_dir / "state.json"
     return json_decode_state(path.read_text(encoding="utf-8"))
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+from dcs_restores.errors import DcsRestoresError
 
 from dcs_restores_pipeline.config import DATASET_NAME
 from dcs_restores_pipeline.text import printable
@@ -33,7 +34,7 @@ order by scope
 """
 
 
-class CheckError(Exception):
+class CheckError(DcsRestoresError):
     """The check cannot be evaluated (no database or no views); one line."""
 
 

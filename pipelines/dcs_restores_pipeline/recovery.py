@@ -12,12 +12,13 @@ import errno
 import re
 
 import dlt
+from dcs_restores.errors import DcsRestoresError, chain, find
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 RESET_HINT = "run `dcs-restores reset-pending` to drop it (its restores are then read again)"
 
 
-class PendingLoadFailed(Exception):
+class PendingLoadFailed(DcsRestoresError):
     """A package of an earlier run cannot be loaded; `str()` is one line naming the fix."""
 
 
@@ -46,33 +47,18 @@ _NO_SPACE = re.compile(r"no space left on device|disk is full|disk full", re.IGN
 _QUOTED_PATH = re.compile(r"[\"'](/[^\"']+)[\"']")
 
 
-def _chain(exc: BaseException) -> list[BaseException]:
-    """`exc` and every exception it wraps (dlt's `.exception`, causes and contexts)."""
-    seen: list[BaseException] = []
-    todo: list[BaseException] = [exc]
-    while todo:
-        current = todo.pop()
-        if any(current is s for s in seen):
-            continue
-        seen.append(current)
-        for inner in (getattr(current, "exception", None), current.__cause__, current.__context__):
-            if isinstance(inner, BaseException):
-                todo.append(inner)
-    return seen
-
-
 def disk_full(exc: BaseException) -> str | None:
     """Where the disk ran full, if that is what `exc` (or anything it wraps) says; else None.
 
     Returns the file being written when known, else "an unknown file".
     """
-    chain = _chain(exc)
-    for current in chain:
+    links = list(chain(exc))
+    for current in links:
         if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
             name = current.filename or current.filename2
             return str(name) if name else "an unknown file"
     found: str | None = None
-    for current in chain:
+    for current in links:
         # dlt puts whole tracebacks into messages: the file is the one named on the same line
         for line in str(current).splitlines():
             if _NO_SPACE.search(line):
@@ -100,14 +86,7 @@ def disk_full_message(where: str, step: str | None = None, run: bool = True) -> 
 def _is_transient(exc: BaseException) -> bool:
     from dlt.common.destination.exceptions import DestinationTransientException
 
-    seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in seen:
-        if isinstance(current, DestinationTransientException):
-            return True
-        seen.append(current)
-        current = current.__cause__ or current.__context__
-    return False
+    return find(exc, DestinationTransientException) is not None
 
 
 def finish_pending(pipeline: dlt.Pipeline) -> list[str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from dcs_restores.errors import DcsRestoresError
 from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -39,7 +40,7 @@ TOP_ERROR_CODES = 5
 MAX_BOXPLOT_INSTANCES = 15
 
 
-class ReportError(Exception):
+class ReportError(DcsRestoresError):
     """The report cannot be produced; the message is one line meant for the user."""
 
 

@@ -17,12 +17,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+from dcs_restores.errors import DcsRestoresError
 from dlt.common.pipeline import get_dlt_pipelines_dir
 
 from dcs_restores_pipeline.config import PIPELINE_NAME
 
 
-class RunLocked(Exception):
+class RunLocked(DcsRestoresError):
     """Another run holds the lock; `str()` is one line saying which process and what to do."""
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import dlt
 from dcs_restores import ExtractStats, SourceSettings, dcs_restores
-from dcs_restores.errors import ConfigError, DcsApiError, chain, one_line, root
+from dcs_restores.errors import ConfigError, DcsApiError, DcsRestoresError, chain, one_line, root
 from dcs_restores.targets import load_targets
 from dlt.common.pipeline import LoadInfo
 from dlt.pipeline.exceptions import PipelineStepFailed
@@ -43,7 +43,7 @@ from dcs_restores_pipeline.views import build_views
 from dcs_restores_pipeline.workdir import raise_if_damaged, working_dir
 
 
-class RunFailed(Exception):
+class RunFailed(DcsRestoresError):
     """The run loaded what it could but did not finish; `str()` is one line, `summary` the rest."""
 
     def __init__(self, message: str, summary: RunSummary | None = None) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from dcs_restores.errors import DcsRestoresError
 from dlt.common import logger
 
 from dcs_restores_pipeline.config import PIPELINE_NAME
@@ -32,7 +33,7 @@ PENDING_DIRS = ("normalize/extracted", "load/new", "load/normalized")
 DAMAGED_DIR = f".{PIPELINE_NAME}.damaged"
 
 
-class DamagedState(Exception):
+class DamagedState(DcsRestoresError):
     """The local state is damaged and this command does not repair it; one line."""
 
 

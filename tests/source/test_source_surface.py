@@ -3,12 +3,15 @@ arguments are typed and a `targets` list is refused clearly; one statistics obje
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dlt
 import pytest
 from dcs_restores import ExtractStats, dcs_restores
 from dcs_restores.errors import ConfigError
 from dcs_restores_pipeline.config import PIPELINE_NAME
 from dcs_simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY
+from dlt.common.versioned_state import json_decode_state
 
 from tests.conftest import Runner, expected_restores
 from tests.support.truth import cursors, local_state
@@ -65,8 +68,9 @@ def test_from_config_it_sends_no_request_and_loads_like_the_runner(
     assert runner.restores() == expected_restores(world, simulator.now)
     listed = {row[0] for row in runner.query("select instance_id from dcs.instances")}
     assert listed == set(world.instance_ids)
-    # the state path existing databases hold their cursors under
-    state = local_state(runner)
+    # the state path existing databases hold their cursors under (this plain dlt pipeline keeps
+    # its working dir where dlt puts it, not in the runner's per-destination folder)
+    state = json_decode_state((Path(pipeline.working_dir) / "state.json").read_text("utf-8"))
     assert set(cursors(state)) == set(world.instance_ids)
 
 

@@ -74,25 +74,26 @@ class Session:
     def table(self, name: str) -> str:
         return self.client.make_qualified_table_name(name)
 
-    def open_restores(self) -> dict[str, tuple[Any, ...]]:
+    def open_restores(
+        self,
+    ) -> tuple[dict[str, tuple[Any, ...]], dict[tuple[str, str], Any]]:
+        """The restores not known to be finished, in one scan: restore_id -> (status, progress,
+        updated_at), and (project_id, instance_id) -> created_at of the oldest of them."""
         if RESTORES_TABLE not in self.tables():
-            return {}
+            return {}, {}
         rows = self.rows(
-            f"select restore_id, status, progress, updated_at from {self.table(RESTORES_TABLE)} "
+            "select restore_id, status, progress, updated_at, project_id, instance_id, "
+            f"created_at from {self.table(RESTORES_TABLE)} "
             f"where status is null or status not in {TERMINAL_SQL}"
         )
-        return {row[0]: row[1:] for row in rows}
-
-    def open_since(self) -> dict[tuple[str, str], Any]:
-        if RESTORES_TABLE not in self.tables():
-            return {}
-        rows = self.rows(
-            f"select project_id, instance_id, min(created_at) from {self.table(RESTORES_TABLE)} "
-            f"where status is null or status not in {TERMINAL_SQL} group by project_id, instance_id"
-        )
-        return {
-            (str(row[0]), str(row[1])): row[2].astimezone(UTC) for row in rows if row[2] is not None
-        }
+        since: dict[tuple[str, str], Any] = {}
+        for *_, project_id, instance_id, created_at in rows:
+            if created_at is None:
+                continue
+            key, moment = (str(project_id), str(instance_id)), created_at.astimezone(UTC)
+            if key not in since or moment < since[key]:
+                since[key] = moment
+        return {row[0]: row[1:4] for row in rows}, since
 
     def count(self) -> int:
         if RESTORES_TABLE not in self.tables():
@@ -137,12 +138,8 @@ def session(pipeline: dlt.Pipeline) -> Iterator[Session]:
 def read_before(pipeline: dlt.Pipeline) -> Before:
     """Read the open restores, the row count and the newest saved state, in one session."""
     with session(pipeline) as db:
-        return Before(
-            db.open_restores(),
-            db.count(),
-            db.state_hash(pipeline.pipeline_name),
-            db.open_since(),
-        )
+        open_restores, open_since = db.open_restores()
+        return Before(open_restores, db.count(), db.state_hash(pipeline.pipeline_name), open_since)
 
 
 def destination_state_hash(pipeline: dlt.Pipeline) -> str | None:

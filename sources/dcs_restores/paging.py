@@ -9,6 +9,7 @@ page count is bounded by what `total_num` says the list holds.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -78,11 +79,12 @@ def _read_once(
     max_pages = MAX_PAGES
     largest_total = 0
     warned = False
-    for page_number in range(1, MAX_PAGES + 1):
+    for page_number in itertools.count(1):
         if page_number > max_pages:
+            why = " although total_num says the list holds fewer rows" if largest_total else ""
             raise DcsApiError(
-                f"{where}: too_many_pages: more than {max_pages} pages although total_num says "
-                "the list holds fewer rows; what was read is loaded, the next run reads again",
+                f"{where}: too_many_pages: more than {max_pages} pages{why}; what was read is "
+                "loaded, the next run reads again",
                 code="too_many_pages",
                 instance_id=instance_id,
             )
@@ -127,11 +129,6 @@ def _read_once(
                 )
         # the next page starts `overlap` rows early, so its first rows repeat this one's last
         offset = max(0, offset + len(items) - min(overlap, len(items) - 1))
-    raise DcsApiError(
-        f"{where}: too_many_pages: more than {MAX_PAGES} pages; what was read is loaded, the "
-        "next run reads again", code="too_many_pages",
-        instance_id=instance_id,
-    )  # fmt: skip
 
 
 def iter_pages(

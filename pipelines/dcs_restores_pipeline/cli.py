@@ -267,6 +267,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quick_exit(code: int) -> None:
+    from dcs_restores_pipeline.config import destination_type
+    from dcs_restores_pipeline.quickexit import exit_now
+
+    exit_now(code, database_path() if destination_type() == "duckdb" else None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from dcs_restores.errors import ConfigError
@@ -275,7 +282,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from dcs_restores_pipeline.runner import RunFailed
 
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        if argv is None and args.command == "run":
+            _quick_exit(code)  # as the program (a scheduled run), not called from Python
+        return code
     except KeyboardInterrupt as exc:
         print(_interrupted(exc), file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -98,6 +98,7 @@ def run_big_db(total: int) -> dict[str, Any]:
                     "command": " ".join(["dcs-restores", *args]),
                     "name": name,
                     "wall_s": timed.wall_s,
+                    "cpu_s": timed.cpu_s,
                     "peak_mb": timed.peak_mb,
                     "exit_code": timed.exit_code,
                     "last_line": (timed.stdout.strip().splitlines() or [""])[-1][:200],
@@ -110,10 +111,10 @@ def render(figures: dict[str, Any]) -> str:
     lines = [
         f"database of {figures['restores_in_table']:,} restores "
         f"({figures['database_mb']:.0f} MB DuckDB file), each command whole-process:",
-        f"{'command':<58}{'wall s':>8}{'peak MB':>9}{'exit':>6}",
+        f"{'command':<58}{'wall s':>8}{'CPU s':>7}{'peak MB':>9}{'exit':>6}",
     ]
     for c in figures["commands"]:
         lines.append(
-            f"{c['command']:<58}{c['wall_s']:>8.2f}{c['peak_mb']:>9.0f}{c['exit_code']:>6}"
+            f"{c['command']:<58}{c['wall_s']:>8.2f}{c['cpu_s']:>7.2f}{c['peak_mb']:>9.1f}{c['exit_code']:>6}"
         )
     return "\n".join(lines)

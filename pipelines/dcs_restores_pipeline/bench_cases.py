@@ -59,6 +59,7 @@ class CommandRun:
     latency_ms: float
     concurrency: int
     wall_s: float
+    cpu_s: float
     peak_mb: float
     exit_code: int
     rows: int
@@ -143,6 +144,7 @@ def measure_command(
         latency_ms=case.latency_ms,
         concurrency=concurrency,
         wall_s=timed.wall_s,
+        cpu_s=timed.cpu_s,
         peak_mb=timed.peak_mb,
         exit_code=timed.exit_code,
         rows=rows,
@@ -212,7 +214,7 @@ def render(results: list[dict[str, Any]]) -> str:
     """The figures as a table: whole-process runs, then any in-process lines."""
     lines = [
         f"{'case/run':<14}{'inst x rest':>12}{'conc':>5}  {'requests':<28}{'serial s':>9}"
-        f"{'floor s':>8}{'wall s':>8}{'x faster':>9}{'peak MB':>8}  target",
+        f"{'floor s':>8}{'wall s':>8}{'x faster':>9}{'CPU s':>7}{'peak MB':>8}  target",
     ]
     for r in results:
         if r.get("in_process"):
@@ -223,7 +225,7 @@ def render(results: list[dict[str, Any]]) -> str:
         lines.append(
             f"{r['case'] + '/' + r['run']:<14}{size:>12}"
             f"{r['concurrency']:>5}  {kinds:<28}{r['serial_s']:>9.2f}{r['floor_s']:>8.2f}"
-            f"{r['wall_s']:>8.2f}{r['speedup']:>9.1f}{r['peak_mb']:>8.0f}  "
+            f"{r['wall_s']:>8.2f}{r['speedup']:>9.1f}{r['cpu_s']:>7.2f}{r['peak_mb']:>8.0f}  "
             f"{r['target']}: {verdict}"
             + (f" (exit {r['exit_code']}: {r['error']})" if r["exit_code"] else "")
         )

@@ -18,9 +18,11 @@ SOURCE_PREFIX = "SOURCES__DCS_RESTORES__"
 
 @dataclass(frozen=True)
 class Timed:
-    """One finished child: wall seconds, peak RSS in MiB, exit code and its output."""
+    """One finished child: wall seconds, CPU seconds (user + system), peak RSS in MiB, exit
+    code and its output."""
 
     wall_s: float
+    cpu_s: float
     peak_mb: float
     exit_code: int
     stdout: str
@@ -83,6 +85,8 @@ def run_timed(
     process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
     return Timed(
         wall_s=wall,
+        # on a shared machine the CPU time varies far less than the wall time
+        cpu_s=usage.ru_utime + usage.ru_stime,
         # ru_maxrss is KiB on Linux: the child's own peak, not this process's
         peak_mb=usage.ru_maxrss / 1024,
         exit_code=process.returncode,

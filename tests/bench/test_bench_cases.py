@@ -15,7 +15,7 @@ from dcs_restores_pipeline.bench_command import isolated_env, run_timed, source_
 def _run(case: str, run: str, wall_s: float, requests: int, throttled: int = 0) -> CommandRun:
     return CommandRun(
         case=case, run=run, instances=300, restores=5, latency_ms=50.0, concurrency=8,
-        wall_s=wall_s, peak_mb=100.0, exit_code=0, rows=1500, requests=requests,
+        wall_s=wall_s, cpu_s=1.0, peak_mb=100.0, exit_code=0, rows=1500, requests=requests,
         by_kind={"instances": 1, "restores": requests - 1}, throttled=throttled,
     )  # fmt: skip
 
@@ -78,6 +78,7 @@ def test_run_timed_measures_the_child_alone(tmp_path: Path) -> None:
     assert timed.stdout == "done\n"
     assert 120 <= timed.peak_mb < 400
     assert 0 < timed.wall_s < 60
+    assert 0 < timed.cpu_s < 60
 
 
 def test_a_child_past_its_timeout_is_killed(tmp_path: Path) -> None:

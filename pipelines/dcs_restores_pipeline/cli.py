@@ -92,7 +92,10 @@ def _existing_database(args: argparse.Namespace) -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from dcs_restores_pipeline import runner
+    from dcs_restores_pipeline.gcpause import imports_without_gc
+
+    with imports_without_gc(args.as_program):
+        from dcs_restores_pipeline import runner
 
     summary = runner.run(database=database_path(), progress=None if args.quiet else _progress)
     _emit(summary, args.json)
@@ -275,7 +278,12 @@ def _quick_exit(code: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    from dcs_restores_pipeline.gcpause import imports_without_gc
+
+    # build_parser imports dlt (through check)
+    with imports_without_gc(argv is None):
+        args = build_parser().parse_args(argv)
+    args.as_program = argv is None
     from dcs_restores.errors import ConfigError
 
     from dcs_restores_pipeline.runlock import RunLocked
@@ -283,7 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         code = int(args.func(args))
-        if argv is None and args.command == "run":
+        if args.as_program and args.command == "run":
             _quick_exit(code)  # as the program (a scheduled run), not called from Python
         return code
     except KeyboardInterrupt as exc:

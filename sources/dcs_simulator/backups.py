@@ -20,6 +20,8 @@ DAY_MS = 86_400_000
 DEFAULT_WAIT_MS = 2_000
 _AUTO_REMARKS = ("", "scheduled", None)
 _MANUAL_REMARKS = ("before upgrade", "manual backup", "", None)
+# the longest retention of automatic backups DCS offers (backup policy save_days 1..7)
+MAX_SAVE_DAYS = 7
 # bit that marks an automatic (periodic) backup key: the low bits are its day number
 AUTO_KEY = 1 << 40
 
@@ -71,6 +73,7 @@ def restore_backup_spec(
     wait_ms = rng.randint(500, 5_000)
     # the gap is at least 60 s: the backup has finished when the restore is created
     duration_ms = min(rng.randint(5_000, 1_800_000), gap // 2 - wait_ms)
+    kind = "manual" if rng.random() < 0.5 else "auto"
     return BackupSpec(
         backup_id=restore.backup_id,
         backup_name=restore.backup_name,
@@ -81,12 +84,13 @@ def restore_backup_spec(
         error_code=None,
         fail_progress=0.0,
         size_bytes=rng.randint(1 << 20, 8 << 30),
-        backup_type="manual" if rng.random() < 0.5 else "auto",
+        backup_type=kind,
         backup_format="rdb" if rng.random() < 0.8 else "aof",
         is_support_restore=True,
         remark=rng.choice(_MANUAL_REMARKS),
-        # kept at least a day past the restore that used it
-        expires_ms=restore.created_ms + rng.randint(1, 30) * DAY_MS,
+        # DCS keeps manual backups until deleted, automatic ones at most 7 days (save_days);
+        # this one outlives the restore that used it (the gap is at most 7 days)
+        expires_ms=None if kind == "manual" else created_ms + MAX_SAVE_DAYS * DAY_MS,
         deleted_ms=None,
         style_seed=rng.getrandbits(16),
     )

@@ -17,6 +17,7 @@ from dcs_simulator.backups import (
     AUTO_KEY,
     DAY_MS,
     DEFAULT_WAIT_MS,
+    MAX_SAVE_DAYS,
     BackupSpec,
     auto_backup_spec,
     backup_name_at,
@@ -483,7 +484,7 @@ class World:
     def _plan_backups(self, inst: _Instance, start_ms: int, span_ms: int) -> None:
         """Give a generated instance daily automatic backups from `start` to 30 days past it."""
         rng = random.Random(f"{self.seed}:{inst.index}:backup-plan")
-        inst.save_days = rng.randint(3, 14)
+        inst.save_days = rng.randint(1, MAX_SAVE_DAYS)
         inst.auto_first_ms = start_ms - start_ms % DAY_MS + rng.randint(0, 23) * 3_600_000
         inst.auto_count = (span_ms + 30 * DAY_MS) // DAY_MS
 

@@ -148,7 +148,8 @@ def render_view(
         path: The model's `.sql` file; its stem is the view name.
         schema: The dataset schema holding the tables and the views.
         present: Table of COLUMN_TYPES -> its columns in the database, a table absent when
-            missing; None takes every table as complete.
+            missing; None (the database unknown) takes the optional tables as missing and
+            the others as complete.
 
     Returns:
         One SQL statement without a trailing semicolon.
@@ -168,7 +169,9 @@ def render_view(
         if name.lower() not in relations:
             return match.group(0)
         table = f"{quote(schema)}.{quote(name.lower())}"
-        if present is not None and name.lower() in COLUMN_TYPES:
+        if present is None and name.lower() in OPTIONAL_TABLES:
+            table = _stand_in(name.lower(), table, ())
+        elif present is not None and name.lower() in COLUMN_TYPES:
             table = _stand_in(name.lower(), table, present.get(name.lower(), ()))
         return f"{keyword}{space}{table}"
 

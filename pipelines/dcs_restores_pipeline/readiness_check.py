@@ -152,20 +152,29 @@ class Breach:
             what = (
                 "never restored successfully"
                 if self.value is None
-                else f"last successful restore {self.value:.1f} days ago"
+                else f"last successful restore {_above(self.value, self.threshold)} days ago"
             )
             return f"{who}: {what} > {limit} days"
         if self.measure == "rpo_hours":
             what = (
                 "no restorable backup"
                 if self.value is None
-                else f"newest restorable backup {self.value:.1f} h old"
+                else f"newest restorable backup {_above(self.value, self.threshold)} h old"
             )
             return f"{who}: {what} > {limit} h"
         return f"{who}: {self.value:.0f} restore(s) overdue > {limit}"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _above(value: float, limit: float) -> str:
+    """`value` with one decimal, or as many more as it takes to show it above `limit`."""
+    for digits in range(1, 7):
+        text = f"{value:.{digits}f}"
+        if float(text) > limit:
+            return text
+    return repr(value)
 
 
 def breaches(rows: list[tuple[Any, ...]], thresholds: Thresholds) -> list[Breach]:

@@ -13,6 +13,7 @@ import duckdb
 import pytest
 from dcs_restores_pipeline.check import check
 from dcs_restores_pipeline.cli import main
+from dcs_restores_pipeline.readiness_check import Breach
 
 from tests.models.conftest import create_readiness
 
@@ -149,3 +150,12 @@ def test_check_in_code_validates_and_combines(database: Path) -> None:
         ("i-old", "rpo_hours"),
     ]
     assert result.breaches == [b.line() for b in result.readiness]
+
+
+def test_a_value_just_above_its_threshold_reads_above_it() -> None:
+    breach = Breach("p", "abcdef0123456789", None, "days_since_successful_restore", 0.4304, 0.4)
+    assert (
+        breach.line() == "p (no name) (abcdef01): last successful restore 0.43 days ago > 0.4 days"
+    )
+    rpo = Breach("p", "i", "n\x1b[2J", "rpo_hours", 24.00001, 24)
+    assert rpo.line() == "p n\\x1b[2J (i): newest restorable backup 24.00001 h old > 24 h"

@@ -22,16 +22,18 @@ from dcs_restores_pipeline.views import quote
 # ~100 years: far enough back for any history, near enough that `now - days` is a date
 MAX_SINCE_DAYS = 36500
 
-# portable between DuckDB and PostgreSQL: the same text runs on both destinations
+# portable between DuckDB and PostgreSQL: the same text runs on both destinations.
+# PostgreSQL refuses `group by 'a constant'`: the whole dataset is one group without a
+# `group by`, and `having` keeps it from giving a row when nothing finished
 _CHECK_SQL = """
 select
-    {group} as scope,
+    {scope} as scope,
     count(*) as finished,
     sum(case when status = 'failed' then 1 else 0 end) as failed,
     percentile_cont(0.95) within group (order by duration_seconds) as p95_seconds
 from {durations}
 where created_at >= %s
-group by {group}
+{grouping}
 order by scope
 """
 
@@ -176,8 +178,12 @@ def measure(source: dlt.Pipeline | Path, since: datetime, per_instance: bool) ->
     `source` is the pipeline (any destination) or a DuckDB file, which is opened read-only:
     a check never needs to write, and works on a read-only file or beside other readers.
     """
-    group = "instance_id" if per_instance else "'all instances'"
-    sql = _CHECK_SQL.replace("{group}", group)
+    scope, grouping = (
+        ("instance_id", "group by instance_id")
+        if per_instance
+        else ("'all instances'", "having count(*) > 0")
+    )
+    sql = _CHECK_SQL.replace("{scope}", scope).replace("{grouping}", grouping)
     rows = _fetch(source, sql, {"durations": "restore_durations"}, [since], "`dcs-restores run`")
     return [
         Measure(

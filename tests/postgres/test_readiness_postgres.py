@@ -3,9 +3,12 @@ without backups reads an empty stand-in there too."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import duckdb
+from dcs_restores_pipeline.check import check
+from dcs_restores_pipeline.config import DATASET_NAME
 from dcs_restores_pipeline.views import VIEWS, columns_query, pin_clock_sql, render_views
 
 from tests.models.conftest import (
@@ -73,6 +76,47 @@ def test_readiness_views_equal_duckdb(postgres_url: str) -> None:
             assert cur.fetchall() == [("i-old", 0, 5184000.0), ("i-streak", 3, 1166400.0)]
     finally:
         con.close()
+
+
+def test_check_reads_the_readiness_views_on_postgres(postgres_url: str, tmp_path: Path) -> None:
+    import dlt
+    import psycopg2
+
+    con = psycopg2.connect(postgres_url)
+    try:
+        with con, con.cursor() as cur:
+            _create(cur, backups=True)
+            for sql, rows in INSERT_READINESS:
+                cur.executemany(sql.format(p="%s"), rows)
+            _apply(cur)
+            cur.execute(pin_clock_sql(SCHEMA, readiness_now()))
+    finally:
+        con.close()
+    pipeline = dlt.pipeline(
+        "readiness_check",
+        pipelines_dir=str(tmp_path / "pipelines"),
+        destination=dlt.destinations.postgres(postgres_url),
+        dataset_name=DATASET_NAME,
+    )
+    thresholds: dict[str, Any] = {
+        # the whole history: PostgreSQL once refused the failure-rate query's constant group
+        "since_days": 36500,
+        "max_days_since_restore": 12,
+        "max_rpo_hours": 24,
+        "max_overdue": 0,
+    }
+    on_postgres = check(pipeline, max_failure_rate=None, max_p95_seconds=None, **thresholds)
+    duck_file = tmp_path / "readiness.duckdb"
+    with duckdb.connect(str(duck_file)) as duck:
+        create_readiness(duck)
+    on_duckdb = check(duck_file, max_failure_rate=None, max_p95_seconds=None, **thresholds)
+    assert len(on_postgres.breaches) == 11
+    assert on_postgres.breaches == on_duckdb.breaches
+    assert on_postgres.readiness == on_duckdb.readiness
+    assert [(m.scope, m.finished, m.failed) for m in on_postgres.measures] == [
+        ("all instances", 11, 4)
+    ]
+    assert on_postgres.measures == on_duckdb.measures
 
 
 def test_without_backups_table_on_postgres(postgres_url: str) -> None:

@@ -247,6 +247,28 @@ INSERT_READINESS = (
 )
 
 
+# values a server controls that must never give a negative, infinite or overflowing age
+READINESS_GUARDS = [
+    (
+        "insert into dcs.backups (backup_id, instance_id, status, size, is_support_restore,"
+        " created_at) values ('b-neg', 'i-g', 'succeed', -5, true, '2024-03-30 00:00:00+00'),"
+        " ('b-late', 'i-g', 'succeed', 10, true, '2024-03-31 00:00:00+00'),"
+        " ('b-huge', 'i-g', 'succeed', 9223372036854775807, true, '2024-03-01 00:00:00+00')"
+    ),
+    (
+        "insert into dcs.restores (restore_id, project_id, instance_id, backup_id, status,"
+        " created_at, updated_at) values"
+        " ('r-g1', 'p', 'i-g', 'b-neg', 'succeed', '2024-03-30 01:00:00+00',"
+        "  '2024-03-30 01:00:10+00'),"
+        " ('r-g2', 'p', 'i-g', 'b-late', 'succeed', '2024-03-30 02:00:00+00',"
+        "  '2024-03-30 02:00:10+00'),"
+        " ('r-g3', 'p', 'i-g', null, 'waiting', '2024-04-01 13:00:00+00', null),"
+        " ('r-g4', 'p', 'i-g', null, 'waiting', '-infinity', null),"
+        " ('r-g5', 'p', 'i-g', 'b-huge', 'restoring', '2024-04-01 11:00:00+00', null)"
+    ),
+]
+
+
 def create_readiness(con: duckdb.DuckDBPyConnection) -> None:
     """Schema dcs with the readiness rows, the views, and the clock pinned at READINESS_NOW."""
     create_tables(con)

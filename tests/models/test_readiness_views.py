@@ -11,7 +11,7 @@ import duckdb
 import pytest
 from dcs_restores_pipeline.views import apply_models_duckdb, pin_clock_sql
 
-from tests.models.conftest import BACKUPS_DDL, SCHEMA
+from tests.models.conftest import BACKUPS_DDL, READINESS_GUARDS, SCHEMA
 from tests.models.test_views import columns, fetch
 
 
@@ -186,3 +186,25 @@ def test_a_backups_table_lacking_columns_reads_them_as_null(
     assert db.execute(
         "select backup_id, size_bytes, error_code, is_restorable from dcs.stg_backups"
     ).fetchall() == [("b-1", None, None, True)]
+
+
+def test_server_values_never_give_negative_ages(readiness_db: duckdb.DuckDBPyConnection) -> None:
+    # READINESS_GUARDS: a negative size, a backup created after the restore that names it, a
+    # restore created ahead of the clock, one at -infinity, a size that overflows a timestamp
+    for statement in READINESS_GUARDS:
+        readiness_db.execute(statement)
+    context = fetch(readiness_db, "restore_context", "restore_id")
+    assert [row for row in context if row[2] == "i-g"][:4] == [
+        ("r-g1", "p", "i-g", "succeed", "b-neg", None, None, ts("2024-03-30 00:00:00"), 3600.0, 10.0, None),
+        ("r-g2", "p", "i-g", "succeed", "b-late", None, 10, ts("2024-03-31 00:00:00"), None, 10.0, 1.0),
+        ("r-g3", "p", "i-g", "waiting", None, None, None, None, None, None, None),
+        ("r-g4", "p", "i-g", "waiting", None, None, None, None, None, None, None),
+    ]  # fmt: skip
+    rows = fetch(readiness_db, "restores_in_progress", "restore_id")
+    # i-g's own history is two restores: the fleet's expectation, by size where known
+    by_id = {row[0]: row[5:] for row in rows if row[2] == "i-g"}
+    assert by_id["r-g3"][0] == 0.0 and by_id["r-g3"][3] is False
+    assert by_id["r-g4"][0] is None and by_id["r-g4"][2] is None and by_id["r-g4"][3] is None
+    elapsed, expected, completion, overdue = by_id["r-g5"]
+    assert (elapsed, completion, overdue) == (3600.0, None, False)
+    assert expected > 3155760000

@@ -41,11 +41,15 @@ def destination_problem(exc: BaseException) -> str | None:
     if (line := locked_database(exc)) is not None:
         return line
     failed = find(exc, DestinationConnectionError)
-    if failed is None:
-        return None
-    cause = root(failed)
-    text = one_line(cause) if cause is not failed else _after_reason(str(failed))
-    return f"cannot connect to the database: {text}"
+    if failed is not None:
+        cause = root(failed)
+        text = one_line(cause) if cause is not failed else _after_reason(str(failed))
+        return f"cannot connect to the database: {text}"
+    for each in chain(exc):
+        # PostgreSQL refused or unreachable: psycopg2 raises it unwrapped from dlt's client
+        if type(each).__name__ == "OperationalError" and "psycopg" in type(each).__module__:
+            return f"cannot connect to the database: {one_line(each)}"
+    return None
 
 
 def _after_reason(text: str) -> str:
@@ -57,6 +61,8 @@ def _after_reason(text: str) -> str:
 def cause_line(exc: BaseException) -> str:
     """One line naming the root cause of `exc`: the source's own error if there is one, else
     the innermost wrapped exception, else the first line of `exc` that says more than a label."""
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
     own = find(exc, DcsRestoresError)
     if own is not None:
         return one_line(own)
@@ -64,9 +70,10 @@ def cause_line(exc: BaseException) -> str:
     inner = root(exc)
     if inner is exc and not line.rstrip().endswith(":"):
         return line
-    inner_line = one_line(inner)
     if inner is not exc:
-        return f"{type(inner).__name__}: {inner_line}" if inner_line else type(inner).__name__
+        step = find(exc, PipelineStepFailed)
+        where = f"the {step.step} step failed: " if step is not None else ""
+        return f"{where}{type(inner).__name__}: {one_line(inner)}"
     # no wrapped exception: the rest of a message whose first line is only a label
     rest = [part.strip() for part in str(exc).splitlines()[1:] if part.strip()]
     return f"{line} {rest[0]}"[:500] if rest else line

@@ -349,7 +349,7 @@ def _gist(exc: BaseException) -> str:
 
 
 def _config_keys() -> list[str]:
-    keys = [key for key in DcsRestoresConfiguration.get_resolvable_fields() if key != "credentials"]
+    keys = list(DcsRestoresConfiguration.get_resolvable_fields())
     return keys + [f"credentials.{key}" for key in DcsCredentials.get_resolvable_fields()]
 
 

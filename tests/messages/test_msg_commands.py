@@ -70,25 +70,22 @@ def holder(database: Path) -> Iterator[subprocess.Popen[str]]:
     child.wait()
 
 
-@pytest.mark.parametrize(
-    "argv",
-    [["report"], ["models"], ["check", "--max-failure-rate", "0.5"], ["run", "--quiet"]],
-)
 def test_a_locked_database_names_the_process_and_what_to_do(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     database: Path,
     holder: subprocess.Popen[str],
-    argv: list[str],
 ) -> None:
     _configure(monkeypatch, "http://127.0.0.1:1")
     monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(database))
-    assert cli.main(argv) == cli.EXIT_DESTINATION == 5
-    assert capsys.readouterr().err.splitlines()[-1] == (
+    line = (
         f"dcs-restores: error: database {database} is locked by process {holder.pid} "
         f"({Path(sys.executable).resolve().name}): close it (a notebook kernel, the DuckDB CLI) "
         "and run again"
     )
+    for argv in (["report"], ["models"], ["check", "--max-failure-rate", "0.5"], ["run"]):
+        assert cli.main(argv) == cli.EXIT_DESTINATION == 5, argv
+        assert capsys.readouterr().err.splitlines()[-1] == line, argv
 
 
 def test_an_unreachable_postgresql_is_a_destination_problem(
@@ -229,15 +226,12 @@ def test_a_wrapped_error_ends_with_its_step_and_root_cause(
 # --- a reader that goes away: `dcs-restores report | head` -------------------------------
 
 
-@pytest.mark.parametrize("argv", [["report"], ["check", "--max-failure-rate", "1", "--json"]])
-def test_a_closed_pipe_ends_quietly_with_exit_0(
-    tmp_path: Path, database: Path, argv: list[str]
-) -> None:
+def test_a_closed_pipe_ends_quietly_with_exit_0(tmp_path: Path, database: Path) -> None:
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader is gone before the command writes a byte
     try:
         child = subprocess.run(
-            [COMMAND, *argv, "--database", str(database)],
+            [COMMAND, "report", "--database", str(database)],
             stdout=write_end,
             stderr=subprocess.PIPE,
             env=bare_env(tmp_path),

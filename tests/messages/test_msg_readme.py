@@ -88,7 +88,7 @@ def _crontab() -> tuple[dict[str, str], str]:
     return env, command
 
 
-def _cron(tmp_path: Path, endpoint: str) -> subprocess.CompletedProcess[str]:
+def _cron(tmp_path: Path, endpoint: str, **drop: bool) -> subprocess.CompletedProcess[str]:
     """The README's crontab line, as written, with its paths moved into `tmp_path`."""
     env, command = _crontab()
     bindir = Path(sys.executable).parent
@@ -109,6 +109,7 @@ def _cron(tmp_path: Path, endpoint: str) -> subprocess.CompletedProcess[str]:
             "SOURCES__DCS_RESTORES__MAX_ATTEMPTS": "1",
         }
     )
+    env = {key: value for key, value in env.items() if not drop.get(key)}
     # cron runs the line with /bin/sh from the home directory; what it prints is mailed
     return subprocess.run(
         ["/bin/sh", "-c", command],
@@ -121,14 +122,16 @@ def _cron(tmp_path: Path, endpoint: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_crontab_line_mails_a_failed_run_s_last_line_only(tmp_path: Path) -> None:
-    result = _cron(tmp_path, "http://127.0.0.1:1")
+    # a run that fails at once (no project id); its log keeps the line, the mail has only it
+    result = _cron(tmp_path, "https://dcs.example.com", SOURCES__DCS_RESTORES__PROJECT_ID=True)
     mail = (result.stdout + result.stderr).splitlines()
-    assert len(mail) == 2, mail
-    assert mail[0].startswith("dcs-restores: error: GET /v2/") and "connection refused" in mail[0]
-    assert (
-        mail[1]
-        == "dcs-restores: error: no view dcs.restore_durations: run `dcs-restores run` first"
-    )
+    database = tmp_path / "lib" / "dcs_restores.duckdb"
+    assert mail == [
+        "dcs-restores: error: no project id: set SOURCES__DCS_RESTORES__PROJECT_ID or "
+        "project_id under [sources.dcs_restores]",
+        f"dcs-restores: error: no database at {database}: run `dcs-restores run` first, or "
+        "name the file with --database PATH or DESTINATION__DUCKDB__CREDENTIALS",
+    ]
     assert (tmp_path / "log" / "dcs_restores.err").read_text().splitlines()[-1] == mail[0]
 
 

@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 import duckdb
+import pytest
 from dcs_restores_pipeline.quickexit import can_skip_teardown
 from dcs_simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, World
 
@@ -30,7 +31,13 @@ print("returned ", end="")
 """
 
 
-def test_teardown_is_skipped_only_without_a_wal_or_another_thread(tmp_path: Path) -> None:
+def test_teardown_is_skipped_only_without_a_wal_or_another_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # only this thread and a daemon one, whatever earlier tests in this process left running
+    daemon = threading.Thread(target=lambda: None, daemon=True)
+    monkeypatch.setattr(daemon, "is_alive", lambda: True)
+    monkeypatch.setattr(threading, "enumerate", lambda: [threading.current_thread(), daemon])
     database = tmp_path / "db.duckdb"
     assert can_skip_teardown(database)
     assert can_skip_teardown(None)
@@ -39,6 +46,7 @@ def test_teardown_is_skipped_only_without_a_wal_or_another_thread(tmp_path: Path
     release = threading.Event()
     worker = threading.Thread(target=release.wait)
     worker.start()
+    monkeypatch.setattr(threading, "enumerate", lambda: [threading.current_thread(), worker])
     try:
         assert not can_skip_teardown(None)
     finally:

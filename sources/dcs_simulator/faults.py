@@ -36,7 +36,7 @@ class FaultRule:
     """One kind of fault for requests matching `match`.
 
     `match` is a request kind ("restores", "backups", "instances", "instance"), "any", an
-    instance id, or "<kind>:<instance id>".
+    instance id (its requests but its backups), or "<kind>:<instance id>".
     The rule fires on the first `times` matching requests (all when None), each with seeded
     `probability`, after sleeping `delay_s`. `code` replaces the error code of a 401/403/404
     answer (e.g. "APIGW.0307", "DCS.1002"); "404" means the instance was deleted (DCS.3022).
@@ -55,10 +55,18 @@ class FaultRule:
             raise ValueError(f"unknown fault kind {self.kind!r}; use one of {FAULT_KINDS}")
 
     def matches(self, kind: str, instance_id: str | None) -> bool:
-        """Return whether a request of `kind` (about `instance_id`) is subject to this rule;
-        `match` "backups:<instance id>" takes only that kind of request of that instance."""
-        return self.match in ("any", kind) or (
-            instance_id is not None and self.match in (instance_id, f"{kind}:{instance_id}")
+        """Return whether a request of `kind` (about `instance_id`) is subject to this rule.
+
+        A bare instance id takes that instance's requests except its backups (rules written
+        before the backups route keep hitting the same requests); "<kind>:<instance id>" takes
+        only that kind of request of that instance.
+        """
+        if self.match in ("any", kind):
+            return True
+        if instance_id is None:
+            return False
+        return self.match == f"{kind}:{instance_id}" or (
+            self.match == instance_id and kind != "backups"
         )
 
 

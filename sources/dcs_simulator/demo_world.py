@@ -29,6 +29,8 @@ RESTORE_BYTES_PER_S = 25_000_000
 RESTORE_SPREAD = 0.35
 BACKUP_BYTES_PER_S = 80_000_000
 BASE_FAILURE_RATE = 0.03
+# a backup is restored only this long after it finished (the record's own wait comes on top)
+READY_MARGIN = timedelta(minutes=1)
 # background failures: the incident's code is rare outside the incident
 _ERROR_WEIGHTS = {
     "dcs.08.0001": 3,
@@ -93,7 +95,7 @@ PROFILES = (
     Profile("geo-lookup-münchen", 1.5, 0.7),
     Profile("leaderboard-cache", 0.8, 1.0),
     Profile("checkout-cache-staging", 0.7, 2.0, age_days=30),
-    Profile("会话存储-staging", 0.5, 1.5),
+    Profile("café-orders-staging", 0.5, 1.5),
     Profile("notifications-queue", 0.35, 1.2, engine="Memcached"),
     Profile("rate-limiter-edge", 0.15, 1.5),
     Profile("feature-flags", 0.06, 0.5),
@@ -127,7 +129,7 @@ class Backup:
         expires = self.expires_at
         return (
             self.outcome == "succeed"
-            and self.finished <= moment
+            and self.finished + READY_MARGIN <= moment
             and (expires is None or moment < expires)
         )
 
@@ -422,7 +424,7 @@ _AFTER_ANCHOR = {
     "feature-flags": (4,),
     "notifications-queue": (7,),
     "leaderboard-cache": (11,),
-    "会话存储-staging": (25,),
+    "café-orders-staging": (25,),
     "session-store-ap": (40,),
     "pricing-cache-prod": (60,),
 }

@@ -80,8 +80,8 @@ class Profile:
 
 PROFILES = (
     Profile("orders-cache-prod", 38.0, 1.0),
-    Profile("ml-feature-store", 40.0, 0.3),
-    Profile(OVERDUE, 22.0, 0.6),
+    Profile("ml-feature-store", 40.0, 0.6),
+    Profile(OVERDUE, 22.0, 1.0),
     Profile(NEVER_RESTORED, 16.0, 0.0),
     Profile("cart-cache-prod", 12.0, 1.2),
     Profile("catalog-cache-prod", 9.0, 1.0),
@@ -90,7 +90,7 @@ PROFILES = (
     Profile("订单缓存-cn", 5.0, 1.0),
     Profile("session-store-ap", 4.0, 1.5),
     Profile("pricing-cache-prod", 3.0, 1.2),
-    Profile(STALE_BACKUPS, 2.5, 0.3),
+    Profile(STALE_BACKUPS, 2.5, 0.5),
     Profile(FLAKY, 2.0, 1.2),
     Profile("geo-lookup-münchen", 1.5, 0.7),
     Profile("leaderboard-cache", 0.8, 1.0),
@@ -98,7 +98,7 @@ PROFILES = (
     Profile("café-orders-staging", 0.5, 1.5),
     Profile("notifications-queue", 0.35, 1.2, engine="Memcached"),
     Profile("rate-limiter-edge", 0.15, 1.5),
-    Profile("feature-flags", 0.06, 0.5),
+    Profile("feature-flags", 0.06, 0.8),
     Profile("dev-sandbox", 0.05, 3.0),
 )
 

@@ -173,3 +173,14 @@ def test_same_seed_same_world_and_a_later_horizon_only_adds() -> None:
     assert len(grown) > len(first) + 20
     ids_then = {r["restore_id"] for r in first}
     assert ids_then < {r["restore_id"] for r in grown}
+
+
+def test_every_restored_instance_succeeded_within_days(
+    by_instance: dict[str, list[dict[str, Any]]],
+) -> None:
+    # so that "no successful restore in D days" (D of a week) names only the never-restored one
+    last_success = {
+        iid: max(_ts(r["updated_at"]) for r in rows if r["status"] == "succeed")
+        for iid, rows in by_instance.items()
+    }
+    assert max(ANCHOR - moment for moment in last_success.values()) < timedelta(days=6)

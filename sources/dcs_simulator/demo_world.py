@@ -207,6 +207,8 @@ def build_demo_world(
     anchor = anchor.astimezone(UTC)
     until = max(anchor, (until or anchor).astimezone(UTC))
     world = World(DEFAULT_PROJECT_ID, seed=seed, default_now=anchor)
+    backups: list[tuple[str, Backup]] = []
+    restores: list[tuple[str, Restore]] = []
     for profile in PROFILES:
         created = anchor - timedelta(days=profile.age_days, hours=7)
         iid = world.add_instance(
@@ -215,30 +217,47 @@ def build_demo_world(
             created_at=created,
             engine=profile.engine,
         )
-        backups, restores = _plan(seed, profile, anchor, until, max(created, anchor - HISTORY))
-        add_backups(world, iid, backups)
-        for r in restores:
-            world.add_restore(
-                iid,
-                r.created,
-                wait_s=r.wait_s,
-                duration_s=r.duration_s,
-                outcome=r.outcome,
-                error_code=r.error_code,
-                restore_id=r.restore_id,
-                fail_progress=r.fail_progress,
-                backup_id=r.backup.backup_id,
-                backup_name=r.backup.name,
-                restore_name=f"restore_{r.created:%Y%m%d%H%M%S}",
-                restore_remark=r.remark,
-                backup_remark=r.backup.remark,
-            )
+        planned = _plan(seed, profile, anchor, until, max(created, anchor - HISTORY))
+        backups += [(iid, b) for b in planned[0]]
+        restores += [(iid, r) for r in planned[1]]
+    # oldest first across instances: what the world derives from the order of additions
+    # (e.g. a failed backup's progress) then stays the same for a later `until`
+    add_backups(world, sorted(backups, key=lambda ib: (ib[1].created, ib[1].backup_id)))
+    for iid, r in sorted(restores, key=lambda ir: (ir[1].created, ir[1].restore_id)):
+        world.add_restore(
+            iid,
+            r.created,
+            wait_s=r.wait_s,
+            duration_s=r.duration_s,
+            outcome=r.outcome,
+            error_code=r.error_code,
+            restore_id=r.restore_id,
+            fail_progress=r.fail_progress,
+            backup_id=r.backup.backup_id,
+            backup_name=r.backup.name,
+            restore_name=f"restore_{r.created:%Y%m%d%H%M%S}",
+            restore_remark=r.remark,
+            backup_remark=r.backup.remark,
+        )
     return world
 
 
-def add_backups(world: World, iid: str, backups: list[Backup]) -> None:
-    """Give the world the instance's backup records (once the simulator serves backups)."""
-    del world, iid, backups
+def add_backups(world: World, backups: list[tuple[str, Backup]]) -> None:
+    """Give the world the backup records (instance id, backup), before the restores naming them."""
+    for iid, b in backups:
+        world.add_backup(
+            iid,
+            b.created,
+            backup_id=b.backup_id,
+            backup_name=b.name,
+            size_bytes=b.size,
+            backup_type=b.kind,
+            duration_s=b.duration_s,
+            outcome=b.outcome,
+            error_code=b.error_code,
+            remark=b.remark,
+            expires_at=b.expires_at,
+        )
 
 
 def _plan(

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from dcs_simulator import World
 from dcs_simulator.demo_world import (
     INCIDENT_CODE,
     PROFILES,
@@ -28,8 +29,13 @@ def _seconds(row: dict[str, Any]) -> float:
 
 
 @pytest.fixture(scope="module")
-def truth() -> list[dict[str, Any]]:
-    return build_demo_world(ANCHOR).ground_truth(ANCHOR, canonical=True)
+def world() -> World:
+    return build_demo_world(ANCHOR)
+
+
+@pytest.fixture(scope="module")
+def truth(world: World) -> list[dict[str, Any]]:
+    return world.ground_truth(ANCHOR, canonical=True)
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +61,7 @@ def _median_succeeded(rows: list[dict[str, Any]]) -> float:
     return statistics.median(_seconds(r) for r in rows if r["status"] == "succeed")
 
 
-def test_instances_span_sizes_and_names() -> None:
-    world = build_demo_world(ANCHOR)
+def test_instances_span_sizes_and_names(world: World) -> None:
     listed = world.instances_at(ANCHOR)
     assert 15 <= len(listed) <= 25
     names = [i["name"] for i in listed]
@@ -67,9 +72,8 @@ def test_instances_span_sizes_and_names() -> None:
 
 
 def test_durations_grow_with_backup_size_with_spread(
-    by_instance: dict[str, list[dict[str, Any]]],
+    world: World, by_instance: dict[str, list[dict[str, Any]]]
 ) -> None:
-    world = build_demo_world(ANCHOR)
     size_of = {i["instance_id"]: 0.0 for i in world.instances_at(ANCHOR)}
     names = {i["instance_id"]: i["name"] for i in world.instances_at(ANCHOR)}
     for profile in PROFILES:
@@ -124,10 +128,9 @@ def test_incident_day_is_a_burst_of_one_code(truth: list[dict[str, Any]]) -> Non
 
 
 def test_never_restored_instance_has_no_restores(
-    by_instance: dict[str, list[dict[str, Any]]],
+    world: World, by_instance: dict[str, list[dict[str, Any]]]
 ) -> None:
     risk = at_risk_expectations(ANCHOR)
-    world = build_demo_world(ANCHOR)
     assert risk.never_restored.instance_id in world.instance_ids
     assert world.count_restores(risk.never_restored.instance_id, ANCHOR) == 0
     assert risk.never_restored.instance_id not in by_instance
@@ -160,15 +163,20 @@ def test_history_ends_at_the_anchor(truth: list[dict[str, Any]]) -> None:
     assert len(days) >= 60
 
 
-def test_same_seed_same_world_and_a_later_horizon_only_adds() -> None:
-    first = build_demo_world(ANCHOR).ground_truth(ANCHOR, canonical=True)
-    assert build_demo_world(ANCHOR).ground_truth(ANCHOR, canonical=True) == first
+def test_same_seed_same_world_and_a_later_horizon_only_adds(
+    world: World, truth: list[dict[str, Any]]
+) -> None:
+    again = build_demo_world(ANCHOR)
+    first = again.ground_truth(ANCHOR, canonical=True)
+    assert first == truth
+    assert again.backup_truth(ANCHOR) == world.backup_truth(ANCHOR)
     other = build_demo_world(ANCHOR, seed=8).ground_truth(ANCHOR, canonical=True)
     assert {r["restore_id"] for r in other}.isdisjoint(r["restore_id"] for r in first)
 
     later = ANCHOR + timedelta(days=2)
     longer = build_demo_world(ANCHOR, later)
     assert longer.ground_truth(ANCHOR, canonical=True) == first
+    assert longer.backup_truth(ANCHOR) == world.backup_truth(ANCHOR)
     grown = longer.ground_truth(later, canonical=True)
     assert len(grown) > len(first) + 20
     ids_then = {r["restore_id"] for r in first}
@@ -184,3 +192,55 @@ def test_every_restored_instance_succeeded_within_days(
         for iid, rows in by_instance.items()
     }
     assert max(ANCHOR - moment for moment in last_success.values()) < timedelta(days=6)
+
+
+@pytest.fixture(scope="module")
+def backups(world: World) -> dict[str, list[dict[str, Any]]]:
+    """Each instance's backup records at the anchor, oldest first."""
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    rows = world.backup_truth(ANCHOR, canonical=True)
+    for row in sorted(rows, key=lambda r: r["created_at"]):
+        grouped[row["instance_id"]].append(row)
+    return grouped
+
+
+def _newest_restorable(rows: list[dict[str, Any]]) -> datetime:
+    return max(
+        _ts(r["created_at"])
+        for r in rows
+        if r["status"] == "succeed" and r["is_support_restore"] == "TRUE"
+    )
+
+
+def test_stale_instance_has_only_old_backups(
+    world: World, backups: dict[str, list[dict[str, Any]]]
+) -> None:
+    risk = at_risk_expectations(ANCHOR)
+    assert backups.keys() == set(world.instance_ids)
+    age = {iid: ANCHOR - _newest_restorable(rows) for iid, rows in backups.items()}
+    assert age.pop(risk.stale_backups.instance_id) > timedelta(days=14)
+    assert max(age.values()) < timedelta(days=1, hours=6)
+
+
+def test_backups_are_periodic_and_manual_and_restores_name_them(
+    backups: dict[str, list[dict[str, Any]]], by_instance: dict[str, list[dict[str, Any]]]
+) -> None:
+    risk = at_risk_expectations(ANCHOR)
+    kinds = Counter(r["backup_type"] for rows in backups.values() for r in rows)
+    assert kinds["auto"] > 60 * 15 and kinds["manual"] > 100
+    never = backups[risk.never_restored.instance_id]
+    auto_days = {_ts(r["created_at"]).date() for r in never if r["backup_type"] == "auto"}
+    assert len(auto_days) >= 70
+    # automatic backups are kept a week, manual ones until deleted
+    statuses = Counter((r["backup_type"], r["status"]) for r in never)
+    assert statuses["auto", "expired"] > 50 and 5 <= statuses["auto", "succeed"] <= 8
+    assert statuses["manual", "succeed"] >= 1 and statuses["manual", "expired"] == 0
+    for iid, restores in by_instance.items():
+        known = {r["backup_id"]: r for r in backups[iid]}
+        for restore in restores:
+            backup = known[restore["backup_id"]]
+            assert backup["backup_name"] == restore["backup_name"]
+            assert _ts(backup["created_at"]) < _ts(restore["created_at"])
+            assert backup["status"] in ("succeed", "expired")
+            if backup["status"] == "succeed":  # else updated_at is when it expired
+                assert _ts(backup["updated_at"]) < _ts(restore["created_at"])

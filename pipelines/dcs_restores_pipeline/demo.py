@@ -50,6 +50,7 @@ class DemoClock:
 
 
 def wall_clock() -> datetime:
+    """The real time, to the second (the demo clock's default)."""
     return datetime.now(UTC).replace(microsecond=0)
 
 
@@ -183,10 +184,12 @@ def run_demo(
     check_demo_database(database)
     stored = _stored_clock(database) if database.exists() else None
     if stored is None:
-        start = clock()
-        stored = DemoClock(anchor=start, runs=0, now=start)
-    # never back in time: the loaded statuses are those of the latest run
-    now = max(stored.now, clock())
+        # the first run anchors the world's history at its own time
+        now = clock()
+        stored = DemoClock(anchor=now, runs=0, now=now)
+    else:
+        # never back in time: the loaded statuses are those of the latest run
+        now = max(stored.now, clock())
     with _without_production_settings():
         if stored.runs == 0:
             # the clock marks the file as the demo's before anything else is written to it

@@ -165,6 +165,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         since_days=args.since_days,
         per_instance=args.per_instance,
         min_finished=args.min_finished,
+        max_days_since_restore=args.max_days_since_restore,
+        max_rpo_hours=args.max_rpo_hours,
+        max_overdue=args.max_overdue,
     )
     if args.json:
         print(json.dumps(result.as_dict(), sort_keys=True))
@@ -205,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
         seconds_arg,
         since_days_arg,
     )
+    from dcs_restores_pipeline.readiness_check import add_readiness_arguments
 
     parser = _Parser(
         prog="dcs-restores",
@@ -252,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="ignore scopes with fewer finished restores, 0 or more (default 1)",
     )
+    add_readiness_arguments(check)
     check.add_argument("--json", action="store_true", help="print the result as JSON")
     check.set_defaults(func=cmd_check)
     for p in (models, report, check):

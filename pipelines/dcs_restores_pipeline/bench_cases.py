@@ -213,7 +213,7 @@ def run_case(
 def render(results: list[dict[str, Any]]) -> str:
     """The figures as a table: whole-process runs, then any in-process lines."""
     lines = [
-        f"{'case/run':<14}{'inst x rest':>12}{'conc':>5}  {'requests':<28}{'serial s':>9}"
+        f"{'case/run':<14}{'inst x rest':>12}{'conc':>5}  {'requests':<40}{'serial s':>9}"
         f"{'floor s':>8}{'wall s':>8}{'x faster':>9}{'CPU s':>7}{'peak MB':>8}  target",
     ]
     for r in results:
@@ -224,7 +224,7 @@ def render(results: list[dict[str, Any]]) -> str:
         size = f"{r['instances']} x {r['restores']}"
         lines.append(
             f"{r['case'] + '/' + r['run']:<14}{size:>12}"
-            f"{r['concurrency']:>5}  {kinds:<28}{r['serial_s']:>9.2f}{r['floor_s']:>8.2f}"
+            f"{r['concurrency']:>5}  {kinds:<40}{r['serial_s']:>9.2f}{r['floor_s']:>8.2f}"
             f"{r['wall_s']:>8.2f}{r['speedup']:>9.1f}{r['cpu_s']:>7.2f}{r['peak_mb']:>8.0f}  "
             f"{r['target']}: {verdict}"
             + (f" (exit {r['exit_code']}: {r['error']})" if r["exit_code"] else "")

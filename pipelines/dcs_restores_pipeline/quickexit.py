@@ -19,7 +19,10 @@ from pathlib import Path
 
 
 def can_skip_teardown(database: Path | None) -> bool:
-    """True when ending now loses nothing: no DuckDB WAL of `database`, no non-daemon thread."""
+    """True when ending now loses nothing: no DuckDB WAL of `database`, no non-daemon thread,
+    no profiler or tracer (`python -m cProfile -o` writes its file after the program returns)."""
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        return False
     if database is not None and Path(f"{database}.wal").exists():
         return False
     current = threading.current_thread()

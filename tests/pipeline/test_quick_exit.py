@@ -43,6 +43,12 @@ def test_teardown_is_skipped_only_without_a_wal_or_another_thread(
     assert can_skip_teardown(None)
     Path(f"{database}.wal").write_bytes(b"")
     assert not can_skip_teardown(database)
+    profiled = sys.getprofile()
+    sys.setprofile(lambda *_: None)
+    try:
+        assert not can_skip_teardown(None)
+    finally:
+        sys.setprofile(profiled)
     release = threading.Event()
     worker = threading.Thread(target=release.wait)
     worker.start()

@@ -9,7 +9,7 @@ import duckdb
 from dcs_restores_pipeline.views import pin_clock_sql
 
 from tests.conftest import Runner
-from tests.support.readiness_truth import DAY, Cases, assert_matches_world, readiness_world
+from tests.support.readiness_truth import DAY, HOUR, Cases, assert_matches_world, readiness_world
 
 
 def _check(runner: Runner, cases: Cases, now: Any) -> dict[str, Any]:
@@ -35,6 +35,7 @@ def test_two_runs_give_the_worlds_readiness(serve, runner: Runner) -> None:
     readiness, running = first["instance_readiness"], first["restores_in_progress"]
     # the cases are really there at run 1 (columns after instance_id: see READINESS_SQL)
     assert readiness[cases.never][2:4] == (0, None)
+    assert readiness[cases.never][9] == cases.t1 - 6 * HOUR
     assert readiness[cases.streak][7] == 3
     assert readiness[cases.old][9] == cases.t1 - 3 * DAY and cases.late not in readiness
     assert running[cases.overdue][7] is True and running[cases.within][7] is False
@@ -48,9 +49,10 @@ def test_two_runs_give_the_worlds_readiness(serve, runner: Runner) -> None:
     runner.run(sim, page_size=7)
     second = _check(runner, cases, sim.now)
     readiness, running = second["instance_readiness"], second["restores_in_progress"]
-    # between the runs: restores finished and failed, one appeared, a backup expired,
-    # an instance got listed
+    # between the runs: restores finished and failed, one appeared, a backup expired, one was
+    # deleted, an instance got listed
     assert readiness[cases.streak][7] == 4
+    assert readiness[cases.never][9] == cases.t1 - 5 * DAY
     assert readiness[cases.old][9] == cases.t1 - 40 * DAY
     assert readiness[cases.late][2] == 2
     assert set(running) == {cases.sized, cases.appears}

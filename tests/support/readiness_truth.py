@@ -26,6 +26,7 @@ OPEN = ("waiting", "restoring")
 # created_at + expectation is given to the millisecond; one of rounding apart is the same time
 MILLISECOND = timedelta(milliseconds=1)
 DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
 
 Row = tuple[Any, ...]
 Query = Callable[[str], list[Row]]
@@ -388,10 +389,12 @@ def readiness_world() -> Cases:
     assert world.default_now is not None
     t1 = world.default_now - 2 * DAY + timedelta(hours=5, minutes=17, seconds=3)
     t2 = t1 + 2 * DAY + timedelta(hours=3)
-    hour, minute = timedelta(hours=1), timedelta(minutes=1)
+    hour, minute = HOUR, timedelta(minutes=1)
 
     never = world.add_instance("inst-never", name="never-restored")
-    world.add_backup(never, t1 - 6 * hour, size_bytes=700)
+    world.add_backup(never, t1 - 5 * DAY, size_bytes=650)
+    # deleted between the runs (within the re-read window): run 2 measures from the older one
+    world.add_backup(never, t1 - 6 * hour, size_bytes=700, deleted_at=t1 + DAY)
 
     streak = world.add_instance("inst-streak", name="failing-streak")
     b = world.add_backup(streak, t1 - 9 * DAY, size_bytes=4000)

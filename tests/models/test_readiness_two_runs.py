@@ -1,11 +1,15 @@
-"""The real pipeline against the simulator, two runs on DuckDB: dcs.backups and every readiness
-view equal the truth computed in Python from the simulator's world at each run's moment."""
+"""The real pipeline against the simulator, two runs on DuckDB (and a third a week later on the
+real clock): dcs.backups and every readiness view equal the truth computed in Python from the
+simulator's world at each run's moment."""
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
 from typing import Any
 
 import duckdb
+import pytest
+from dcs_restores.backup_plan import FULL_REREAD
 from dcs_restores_pipeline.views import pin_clock_sql
 
 from tests.conftest import Runner
@@ -26,7 +30,18 @@ def _check(runner: Runner, cases: Cases, now: Any) -> dict[str, Any]:
     return assert_matches_world(query, cases.world, now)
 
 
-def test_two_runs_give_the_worlds_readiness(serve, runner: Runner) -> None:
+class _WeekLater(datetime):
+    """The source's real clock a week and a day on: its weekly full backups re-read is due."""
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> _WeekLater:
+        moment = datetime.now(tz) + FULL_REREAD + DAY
+        return cls.fromtimestamp(moment.timestamp(), tz)
+
+
+def test_two_runs_give_the_worlds_readiness(
+    serve, runner: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cases = readiness_world()
     sim = serve(cases.world, now=cases.t1)
 
@@ -57,3 +72,11 @@ def test_two_runs_give_the_worlds_readiness(serve, runner: Runner) -> None:
     assert readiness[cases.late][2] == 2
     assert set(running) == {cases.sized, cases.appears}
     assert first["restore_daily"] != second["restore_daily"]
+
+    # a third run, a week later on the real clock: the whole backup history is read again, so
+    # the deletion of a 40-day-old backup is seen (the 8-day window alone cannot see it)
+    monkeypatch.setattr("dcs_restores.extract.datetime", _WeekLater)
+    sim.set_now(cases.t3)
+    runner.run(sim, page_size=7)
+    third = _check(runner, cases, sim.now)
+    assert third["instance_readiness"][cases.old][9:11] == (None, None)

@@ -360,6 +360,7 @@ class Cases:
     world: World
     t1: datetime
     t2: datetime
+    t3: datetime
     never: str
     streak: str
     own: str
@@ -378,7 +379,7 @@ def readiness_world() -> Cases:
     streak that grows between the runs, one with its own history and a restore running past
     its expectation and one within it, one with too little history whose running restore is
     judged by its backup's size, one whose only restorable backups are old (the newest expires
-    before run 2), and one listed only from between the runs."""
+    before run 2, the last is deleted before run 3), and one listed only from between the runs."""
     world = World.generate(
         seed=12,
         instances=3,
@@ -389,6 +390,7 @@ def readiness_world() -> Cases:
     assert world.default_now is not None
     t1 = world.default_now - 2 * DAY + timedelta(hours=5, minutes=17, seconds=3)
     t2 = t1 + 2 * DAY + timedelta(hours=3)
+    t3 = t2 + 6 * HOUR
     hour, minute = HOUR, timedelta(minutes=1)
 
     never = world.add_instance("inst-never", name="never-restored")
@@ -432,11 +434,11 @@ def readiness_world() -> Cases:
     )
 
     old = world.add_instance("inst-old", name="old-backups")
-    world.add_backup(old, t1 - 40 * DAY, size_bytes=900)
+    # deleted between runs 2 and 3; at 40 days old only the weekly full re-read sees that
+    world.add_backup(old, t1 - 40 * DAY, size_bytes=900, deleted_at=t2 + HOUR)
     world.add_backup(old, t1 - 30 * DAY, size_bytes=900, expires_at=t1 - 20 * DAY)
     # the newest restorable one at run 1 expires before run 2: the RPO falls back 37 days
-    # (within the 8-day re-read window; a deletion of an old backup is followed only by the
-    # weekly full re-read, on the real clock, so two runs a few seconds apart cannot see it)
+    # (within the 8-day re-read window)
     world.add_backup(old, t1 - 3 * DAY, size_bytes=900, expires_at=t1 + DAY)
     world.add_backup(old, t1 - 2 * DAY, outcome="failed")
     world.add_backup(old, t1 - DAY, is_support_restore=False)
@@ -447,6 +449,6 @@ def readiness_world() -> Cases:
     world.add_restore(late, t1 + 12 * hour, duration_s=120, backup_id=lb)
 
     return Cases(
-        world, t1, t2, never, streak, own, fleet, old, late, overdue, within, sized,
+        world, t1, t2, t3, never, streak, own, fleet, old, late, overdue, within, sized,
         failing_next, appears,
     )  # fmt: skip

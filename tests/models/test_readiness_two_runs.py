@@ -4,6 +4,7 @@ simulator's world at each run's moment."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -11,6 +12,7 @@ import duckdb
 import pytest
 from dcs_restores.backup_plan import FULL_REREAD
 from dcs_restores_pipeline.views import pin_clock_sql
+from dcs_simulator import DcsSimulator
 
 from tests.conftest import Runner
 from tests.support.readiness_truth import DAY, HOUR, Cases, assert_matches_world, readiness_world
@@ -40,7 +42,7 @@ class _WeekLater(datetime):
 
 
 def test_two_runs_give_the_worlds_readiness(
-    serve, runner: Runner, monkeypatch: pytest.MonkeyPatch
+    serve: Callable[..., DcsSimulator], runner: Runner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cases = readiness_world()
     sim = serve(cases.world, now=cases.t1)

@@ -3,6 +3,7 @@ readiness view equal the truth computed in Python from the simulator's world at 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from dcs_restores_pipeline.runner import run
 from dcs_restores_pipeline.views import pin_clock_sql
+from dcs_simulator import DcsSimulator
 
 from tests.conftest import Runner
 from tests.support.readiness_truth import DAY, assert_matches_world, readiness_world
@@ -36,7 +38,10 @@ def _pin_and_compare(url: str, world: Any, now: datetime) -> dict[str, Any]:
 
 
 def test_two_runs_give_the_worlds_readiness_on_postgres(
-    serve, tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+    serve: Callable[..., DcsSimulator],
+    tmp_path: Path,
+    postgres_url: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("DESTINATION_TYPE", "postgres")
     monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", postgres_url)

@@ -21,7 +21,7 @@ WIDTH = 100
 MAX_RISK_LINES = 15
 MAX_INSTANCE_LINES = 20
 TOP_CODES = 5
-NAME_WIDTH = 24
+NAME_WIDTH = 22
 
 
 def render(data: ReportData) -> str:
@@ -50,11 +50,12 @@ def _loaded(data: ReportData) -> str:
 
 def _at_risk(data: ReportData) -> list[str]:
     risky = data.at_risk
-    rules = (
-        f"overdue restores, last {FAILING_STREAK}+ restores failed, no successful restore in "
-        f"{MAX_DAYS_WITHOUT_SUCCESS} days, newest restorable backup older than {MAX_RPO_HOURS}h"
-    )
-    lines = [f"AT RISK NOW: {len(risky)} of {len(data.instances)} instances", _clip(f"({rules})")]
+    lines = [
+        f"AT RISK NOW: {len(risky)} of {len(data.instances)} instances",
+        f"(a restore running late, the last {FAILING_STREAK}+ restores failed, no successful "
+        f"restore in {MAX_DAYS_WITHOUT_SUCCESS} days,",
+        f" or the newest restorable backup older than {MAX_RPO_HOURS}h)",
+    ]
     if not risky:
         return [*lines, "nothing at risk"]
     for i in risky[:MAX_RISK_LINES]:
@@ -93,13 +94,14 @@ def _instances(instances: Sequence[Instance]) -> list[str]:
             fmt.duration(i.readiness["p50_duration_seconds"]),
             fmt.duration(i.readiness["p95_duration_seconds"]),
             fmt.utc(i.readiness["last_successful_restore_at"]),
-            "yes" if i.reasons else "",
         ]
         for i in instances[:MAX_INSTANCE_LINES]
     ]
-    headers = ["instance", "id", "restores", "failed", "rate", "p50", "p95",
-               "last success (UTC)", "risk"]  # fmt: skip
-    lines = ["Instances by risk (period counts; p50/p95 and last success over all time)"]
+    headers = ["instance", "id", "restores", "failed", "rate", "p50", "p95", "last success"]
+    lines = [
+        "Instances by risk (restores, failed, rate: the period; p50, p95, last success (UTC):",
+        "all loaded history)",
+    ]
     lines += align(headers, rows, right={2, 3, 4, 5, 6})
     if len(instances) > MAX_INSTANCE_LINES:
         lines.append(f"... and {len(instances) - MAX_INSTANCE_LINES} more instances")

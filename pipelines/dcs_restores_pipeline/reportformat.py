@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -77,3 +78,11 @@ def cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.1f}"
     return printable(str(value))
+
+
+def utc_day(text: str) -> date:
+    """Parse a `--since`/`--until` value: a UTC day written YYYY-MM-DD."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD, UTC)") from None

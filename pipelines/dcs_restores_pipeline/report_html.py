@@ -120,7 +120,7 @@ def _at_risk(data: ReportData) -> str:
     rows = "".join(
         "<tr>"
         f"<td>{_instance_cell(i)}</td>"
-        f"<td><ul class='why'>{''.join(f'<li>{_h(r)}</li>' for r in i.reasons)}</ul></td>"
+        f"<td class='wrap'><ul class='why'>{_reasons(i)}</ul></td>"
         f"<td>{_h(fmt.utc(i.readiness['last_successful_restore_at']))}</td>"
         f"<td class='num'>{_h(i.readiness['consecutive_failed_restores'] or 0)}</td>"
         f"<td class='num'>{_h(fmt.duration(i.readiness['rpo_exposure_seconds']))}</td>"
@@ -133,6 +133,10 @@ def _at_risk(data: ReportData) -> str:
         "<th>last success (UTC)</th><th>failed in a row</th><th>RPO exposure</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>{more}</section>"
     )
+
+
+def _reasons(i: Instance) -> str:
+    return "".join(f"<li>{_h(r)}</li>" for r in i.reasons)
 
 
 def _running(data: ReportData) -> str:
@@ -152,7 +156,8 @@ def _running(data: ReportData) -> str:
     )
     overdue = sum(1 for r in running if r["is_overdue"])
     return (
-        f"<section id='running'><h2>Running now: {len(running)} restores, {overdue} overdue</h2>"
+        f"<section id='running'><h2>Running now: {len(running)} "
+        f"restore{'s' if len(running) != 1 else ''}, {overdue} overdue</h2>"
         "<table><thead><tr><th>instance</th><th>restore</th><th>status</th>"
         "<th>started (UTC)</th><th>running for</th><th>expected</th><th></th></tr></thead>"
         f"<tbody>{rows}</tbody></table>{_more(len(running) - MAX_RUNNING_ROWS, 'restores')}"
@@ -189,7 +194,7 @@ def _codes(data: ReportData) -> str:
     ranked = sorted(totals.items(), key=lambda kv: (-kv[1][0], kv[0] or "~"))
     rows = "".join(
         f"<tr><td><code>{_h(fmt.code(code))}</code></td>"
-        f"<td>{_h(meaning or ('no error code reported' if code is None else 'undocumented code'))}</td>"  # noqa: E501
+        f"<td class='wrap'>{_h(meaning or ('no error code reported' if code is None else 'undocumented code'))}</td>"  # noqa: E501
         f"<td class='num'>{count}</td><td class='num'>{len(days)}</td>"
         f"<td>{_h(fmt.utc(max(days)))}</td></tr>"
         for code, (count, meaning, days) in ranked
@@ -251,8 +256,9 @@ def _instances(data: ReportData) -> str:
     rows = "".join(
         f"<tr data-instance='{_h(i.instance_id)}'>"
         + "".join(
-            f"<td data-sort='{_h(_sort_value(sort(i)))}'>{text(i)}</td>"
-            for _title, text, sort in columns
+            f"<td{' class=wrap' if title == 'risk' else ''} "
+            f"data-sort='{_h(_sort_value(sort(i)))}'>{text(i)}</td>"
+            for title, text, sort in columns
         )
         + "</tr>"
         for i in data.instances[:MAX_INSTANCE_ROWS]
@@ -339,7 +345,9 @@ figure.chart svg {{ width: 100%; height: auto; display: block; }}
 table {{ border-collapse: collapse; font-size: 0.85rem; width: 100%; }}
 th, td {{ border-bottom: 1px solid #ddd; padding: 0.25rem 0.45rem; text-align: left;
   vertical-align: top; }}
-th {{ background: #f1f1f1; position: sticky; top: 0; }}
+th {{ background: #f1f1f1; }}
+td {{ white-space: nowrap; }}
+td.wrap {{ white-space: normal; }}
 table.sortable th {{ cursor: pointer; }}
 table.sortable th[data-dir=desc]::after {{ content: " \\25BC"; }}
 table.sortable th[data-dir=asc]::after {{ content: " \\25B2"; }}

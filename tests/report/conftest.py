@@ -34,7 +34,7 @@ INSTANCES = [
 ]
 
 
-def _restores() -> list[tuple[str, str, str, str | None, datetime, float | None]]:
+def world_restores() -> list[tuple[str, str, str, str | None, datetime, float | None]]:
     """restore_id, instance_id, status, error_code, created_at, duration in seconds."""
     day = timedelta(days=1)
     rows = [
@@ -67,7 +67,7 @@ def build(path: Path) -> None:
                 "insert into dcs.instances (instance_id, project_id, name) values (?, ?, ?)",
                 [instance_id, PROJECT, name],
             )
-        for restore_id, instance_id, status, code, created, seconds in _restores():
+        for restore_id, instance_id, status, code, created, seconds in world_restores():
             updated = created + timedelta(seconds=seconds) if seconds is not None else created
             con.execute(
                 "insert into dcs.restores (restore_id, project_id, instance_id, backup_id, status,"

@@ -69,27 +69,18 @@ def volume_and_failure_rate(days: Sequence[Day]) -> Figure:
     rate_axes.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     rate_axes.set_ylabel("failed / finished")
     _date_axis(axes, x)
-    axes.legend(
-        handles=[
-            Patch(facecolor="#c9d8e6", edgecolor=DARK, label="succeeded"),
-            Patch(facecolor=PALETTE[5], hatch="///", edgecolor=DARK, label="failed"),
-            Patch(facecolor="white", hatch="...", edgecolor=GREY, label="running / other"),
-            axes.plot([], [], color="black", marker="o", label="failure rate")[0],
-            axes.plot(
-                [],
-                [],
-                color="black",
-                marker="o",
-                markerfacecolor="white",
-                linestyle="none",
-                label="failure rate, partial day",
-            )[0],
-        ],
-        loc="upper left",
-        ncols=5,
-        fontsize=8,
-        frameon=False,
-    )
+    handles = [
+        Patch(facecolor="#c9d8e6", edgecolor=DARK, label="succeeded"),
+        Patch(facecolor=PALETTE[5], hatch="///", edgecolor=DARK, label="failed"),
+        Patch(facecolor="white", hatch="...", edgecolor=GREY, label="running / other"),
+        axes.plot([], [], color="black", marker="o", label="failure rate")[0],
+    ]
+    if partial:
+        handles.append(
+            axes.plot([], [], color="black", marker="o", markerfacecolor="white",
+                      linestyle="none", label="failure rate, partial day")[0]
+        )  # fmt: skip
+    axes.legend(handles=handles, loc="upper left", ncols=5, fontsize=8, frameon=False)
     return _finish(figure)
 
 

@@ -256,7 +256,7 @@ def _instances(data: ReportData) -> str:
     rows = "".join(
         f"<tr data-instance='{_h(i.instance_id)}'>"
         + "".join(
-            f"<td{' class=wrap' if title == 'risk' else ''} "
+            f"<td{_CELL_CLASS.get(title, ' class=num')} "
             f"data-sort='{_h(_sort_value(sort(i)))}'>{text(i)}</td>"
             for title, text, sort in columns
         )
@@ -275,6 +275,10 @@ def _instances(data: ReportData) -> str:
         f"{_more(len(data.instances) - MAX_INSTANCE_ROWS, 'instances (see the notebook)')}"
         "</section>"
     )
+
+
+# every other column of the instances table is a number, aligned right
+_CELL_CLASS = {"instance": "", "project": "", "risk": " class=wrap", "last success (UTC)": ""}
 
 
 def _instance_cell(i: Instance) -> str:

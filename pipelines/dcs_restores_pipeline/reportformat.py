@@ -41,7 +41,8 @@ def change(current: float | None, previous: float | None, *, points: bool = Fals
         return f"{100 * (current - previous):+.1f} pts"
     if previous == 0:
         return "new" if current else "no change"
-    return f"{(current - previous) / previous:+.0%}"
+    ratio = (current - previous) / previous
+    return f"{ratio:+.1%}" if abs(ratio) < 0.1 else f"{ratio:+.0%}"
 
 
 def short_id(value: str | None) -> str:

@@ -59,8 +59,14 @@ def _at_risk(data: ReportData) -> list[str]:
     if not risky:
         return [*lines, "nothing at risk"]
     for i in risky[:MAX_RISK_LINES]:
-        lead = _instance_label(i)
-        lines.append(_clip(f"  {lead}  {'; '.join(i.reasons)}"))
+        lead = f"  {_instance_label(i)}  "
+        line = lead + "; ".join(i.reasons)
+        if len(line) <= WIDTH:
+            lines.append(line)
+        else:
+            # one reason a line, under the first
+            lines += [_clip((lead if n == 0 else " " * len(lead)) + reason)
+                      for n, reason in enumerate(i.reasons)]  # fmt: skip
     if len(risky) > MAX_RISK_LINES:
         lines.append(f"  ... and {len(risky) - MAX_RISK_LINES} more at risk")
     return lines

@@ -302,9 +302,9 @@ def _assess(instances: list[Instance], in_progress: list[Row]) -> None:
         r = i.readiness
         for late in overdue.get(i.instance_id, []):
             i.reasons.append(
-                f"restore {str(late['restore_id'])[:8]} {late['status']} for "
-                f"{duration(late['elapsed_seconds'])}, expected "
-                f"{duration(late['expected_duration_seconds'])} (overdue)"
+                f"overdue: restore {str(late['restore_id'])[:8]} {late['status']} "
+                f"{duration(late['elapsed_seconds'])} "
+                f"(expected {duration(late['expected_duration_seconds'])})"
             )
             i.score += _OVERDUE
         streak = int(r["consecutive_failed_restores"] or 0)

@@ -80,6 +80,8 @@ class DcsRestoresConfiguration(BaseConfiguration):
     max_retry_delay: Any = DEFAULT_MAX_RETRY_DELAY_S
     request_timeout: Any = 60.0
     max_body_mb: Any = DEFAULT_MAX_BODY_MB
+    # also load table `backups` (one more request per instance and run)
+    backups: Any = True
     credentials: DcsCredentials = None  # type: ignore[assignment]
 
 
@@ -117,6 +119,7 @@ class SourceSettings:
     max_retry_delay: float = DEFAULT_MAX_RETRY_DELAY_S
     request_timeout: float = 60.0
     max_body_bytes: int = DEFAULT_MAX_BODY_MB * 1024 * 1024
+    backups: bool = True
 
 
 def _endpoint(endpoint: str | None, region: str | None) -> str:
@@ -253,6 +256,17 @@ def _bounded(name: str, value: Any, low: float, high: float, kind: type = int) -
     return number
 
 
+def _flag(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false: fix {env_var(name)}")
+
+
 def validate(spec: DcsRestoresConfiguration) -> SourceSettings:
     """Check a resolved configuration and return settings, or raise a one-line ConfigError."""
     project_id = (spec.project_id or "").strip()
@@ -280,6 +294,7 @@ def validate(spec: DcsRestoresConfiguration) -> SourceSettings:
         max_retry_delay=_bounded("max_retry_delay", spec.max_retry_delay, 0, 600, float),
         request_timeout=_bounded("request_timeout", spec.request_timeout, 1, 600, float),
         max_body_bytes=_bounded("max_body_mb", spec.max_body_mb, 1, MAX_BODY_MB) * 1024 * 1024,
+        backups=_flag("backups", spec.backups),
     )
 
 

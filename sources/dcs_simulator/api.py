@@ -15,7 +15,10 @@ _ROUTES = (
     ("instances", re.compile(r"/v2/(?P<project>[^/]+)/instances")),
     ("instance", re.compile(r"/v2/(?P<project>[^/]+)/instances/(?P<instance>[^/]+)")),
     ("restores", re.compile(r"/v2/(?P<project>[^/]+)/instances/(?P<instance>[^/]+)/restores")),
+    ("backups", re.compile(r"/v2/(?P<project>[^/]+)/instances/(?P<instance>[^/]+)/backups")),
 )
+# the list key of each record route's answer
+LIST_KEYS = {"restores": "restore_record_response", "backups": "backup_record_response"}
 JSON_TYPE = "application/json;charset=UTF-8"
 
 
@@ -41,7 +44,7 @@ class Reply:
 
 @dataclass(frozen=True)
 class Route:
-    """What a request path asks for; kind is "instances", "instance", "restores" or "other"."""
+    """What a request path asks for: "instances", "instance", "restores", "backups" or "other"."""
 
     kind: str
     project_id: str | None = None
@@ -92,7 +95,7 @@ def respond(
         query: decoded query parameters (last value wins).
         now: simulated time.
         page_totals: report `total_num` as the page's item count instead of the grand total.
-        page_cap: answer at most this many restores per page, whatever `limit` asks for.
+        page_cap: answer at most this many records per page, whatever `limit` asks for.
     """
     if where.project_id != world.project_id:
         return dcs_error(401, "DCS.1004", "Invalid project ID in the request.")
@@ -114,7 +117,8 @@ def respond(
         )
         if begin and end and end < begin:
             raise ApiError(400, "DCS.4025", "The end time must be later than the start time.")
-        items, total = world.restores_page(where.instance_id, now, begin, end, offset, limit)
+        page = world.backups_page if where.kind == "backups" else world.restores_page
+        items, total = page(where.instance_id, now, begin, end, offset, limit)
     except ApiError as error:
         return dcs_error(error.status, error.code, error.message)
     except InstanceNotFound:
@@ -122,7 +126,7 @@ def respond(
     if total == 0:
         return Reply(204)
     return Reply(
-        200, {"restore_record_response": items, "total_num": len(items) if page_totals else total}
+        200, {LIST_KEYS[where.kind]: items, "total_num": len(items) if page_totals else total}
     )
 
 

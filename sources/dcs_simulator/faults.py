@@ -35,7 +35,8 @@ ODD_RECORDS = (
 class FaultRule:
     """One kind of fault for requests matching `match`.
 
-    `match` is a request kind ("restores", "instances", "instance"), "any", or an instance id.
+    `match` is a request kind ("restores", "backups", "instances", "instance"), "any", or an
+    instance id.
     The rule fires on the first `times` matching requests (all when None), each with seeded
     `probability`, after sleeping `delay_s`. `code` replaces the error code of a 401/403/404
     answer (e.g. "APIGW.0307", "DCS.1002"); "404" means the instance was deleted (DCS.3022).
@@ -121,6 +122,8 @@ def fault_reply(rule: FaultRule, request_id: str) -> Reply:
         html = b"<html><body><h1>Service maintenance</h1></body></html>"
         return Reply(200, raw=html, content_type="text/html;charset=UTF-8")
     if kind == "garbage200":
+        if rule.match == "backups":
+            return Reply(200, raw=b'{"backup_record_response": [{"backup_id": "')
         return Reply(200, raw=b'{"restore_record_response": [{"restore_id": "')
     if kind == "shape200":
         # valid JSON, but the list (of restores or of instances) is not a list
@@ -128,6 +131,7 @@ def fault_reply(rule: FaultRule, request_id: str) -> Reply:
             200,
             {
                 "restore_record_response": {"restore_id": "x"},
+                "backup_record_response": {"backup_id": "x"},
                 "instances": {"instance_id": "x"},
                 "total_num": 1,
             },
@@ -141,18 +145,18 @@ def spoil(rule: FaultRule, reply: Reply) -> Reply:
     """Return the normal `reply` damaged as a PASS_THROUGH rule says."""
     if rule.kind == "truncate":
         reply.mode = "truncate"
-    records: Any = (
-        reply.payload.get("restore_record_response") if isinstance(reply.payload, dict) else None
-    )
+    payload = reply.payload if isinstance(reply.payload, dict) else {}
+    backups = "backup_record_response" in payload
+    records: Any = payload.get("backup_record_response" if backups else "restore_record_response")
     if rule.kind == "bad_record" and records:
-        del records[0]["restore_id"]
+        del records[0]["backup_id" if backups else "restore_id"]
         records[-1]["created_at"] = "not-a-date"
     if rule.kind == "new_field" and records:
         for record in records[: (len(records) + 1) // 2]:
             record.update(NEW_FIELDS)
     if rule.kind == "odd_record" and records:
         for record, (name, value) in zip(records, ODD_RECORDS, strict=False):
-            record[name] = value
+            record["backup_name" if backups and name == "restore_name" else name] = value
     return reply
 
 

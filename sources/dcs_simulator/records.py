@@ -112,7 +112,8 @@ def state_at(spec: RestoreSpec, now_ms: int) -> tuple[str, str, int]:
     return ("failed" if spec.failed else "succeed"), f"{top:.2f}", finish
 
 
-def _null(style: str, style_seed: int) -> Any:
+def null_value(style: str, style_seed: int) -> Any:
+    """Return how a null renders in `style` ("mixed" picks one per record by its seed)."""
     if style == "mixed":
         style = NULL_STYLES[style_seed % 3]
     return {"braces": {}, "null": None, "empty": ""}[style]
@@ -129,7 +130,7 @@ def render(
     error_code = spec.error_code if status == "failed" else None
 
     def value(raw: str | None) -> Any:
-        return _null(null_style, spec.style_seed) if raw is None else raw
+        return null_value(null_style, spec.style_seed) if raw is None else raw
 
     return {
         "backup_id": spec.backup_id,

@@ -39,7 +39,7 @@ class RequestRecord:
     query: dict[str, str]
     status: int  # 0 when the connection was reset without an answer
     instance_id: str | None
-    kind: str  # "instances", "instance", "restores" or "other"
+    kind: str  # "instances", "instance", "restores", "backups" or "other"
     auth_ok: bool
     at: float  # real clock, epoch seconds
     fault: str | None = None  # fault kind that fired, or "throttle"
@@ -168,6 +168,12 @@ class DcsSimulator:
             r
             for r in self.requests
             if r.kind == "restores" and instance_id in (None, r.instance_id)
+        ]
+
+    def backup_requests(self, instance_id: str | None = None) -> list[RequestRecord]:
+        """Return the logged backup-list requests, optionally for one instance."""
+        return [
+            r for r in self.requests if r.kind == "backups" and instance_id in (None, r.instance_id)
         ]
 
     def reset_log(self) -> None:

@@ -13,6 +13,18 @@ from datetime import UTC, datetime, timedelta, timezone
 from itertools import accumulate, islice
 from typing import Any
 
+from dcs_simulator.backups import (
+    AUTO_KEY,
+    DAY_MS,
+    DEFAULT_WAIT_MS,
+    MAX_SAVE_DAYS,
+    BackupSpec,
+    auto_backup_spec,
+    backup_name_at,
+    render_backup,
+    restore_backup_gap_ms,
+    restore_backup_spec,
+)
 from dcs_simulator.instances import instance_info, show_info
 from dcs_simulator.records import (
     ERROR_CODES,
@@ -48,6 +60,16 @@ class _Instance:
     neg_created: array[int] = field(default_factory=lambda: array("q"))
     # >= 0: generated restore number (its RNG key); < 0: -1 - index into World._manual
     keys: array[int] = field(default_factory=lambda: array("q"))
+    # periodic automatic backups (generated worlds): daily from auto_first_ms, auto_count days
+    auto_first_ms: int = 0
+    auto_count: int = 0
+    save_days: int = 7
+    # backups, built on first use: created_at negated (newest first) and keys: >= AUTO_KEY an
+    # automatic backup's day, >= 0 the generated restore whose backup it is, < 0 a manual one
+    backups_built: bool = False
+    b_neg: array[int] = field(default_factory=lambda: array("q"))
+    b_keys: array[int] = field(default_factory=lambda: array("q"))
+    manual_backups: list[int] = field(default_factory=list)
 
     def exists(self, now_ms: int) -> bool:
         return self.created_ms <= now_ms and (self.deleted_ms is None or now_ms < self.deleted_ms)
@@ -85,6 +107,8 @@ class World:
         self._instances: list[_Instance] = []
         self._by_id: dict[str, _Instance] = {}
         self._manual: list[RestoreSpec] = []
+        self._manual_backups: list[BackupSpec] = []
+        self._backup_names: dict[tuple[str, str], str] = {}
         self._lock = threading.RLock()
 
     @classmethod
@@ -152,7 +176,11 @@ class World:
                 listed_from=late_from if late else None,
                 engine="Memcached" if rng.random() < 0.15 else "Redis",
             )
-            world._spread(world._by_id[instance_id], rng, count, start_ms, span_ms)
+            inst = world._by_id[instance_id]
+            world._spread(inst, rng, count, start_ms, span_ms)
+            if count:
+                # instances without restores have no backups either: the API answers 204
+                world._plan_backups(inst, start_ms, span_ms)
         return world
 
     def add_instance(
@@ -202,6 +230,8 @@ class World:
 
         It waits `wait_s` after `created_at`, restores for `duration_s`, then ends in `outcome`
         ("succeed" or "failed"; a failed one stops at `fail_progress` percent with `error_code`).
+        With `backup_id` of a backup added by `add_backup` on this instance, the restore carries
+        that backup's name.
         """
         if outcome not in ("succeed", "failed"):
             raise ValueError("outcome must be 'succeed' or 'failed'")
@@ -218,7 +248,9 @@ class World:
                 error_code=(error_code or rng.choice(ERROR_CODES)) if failed else None,
                 fail_progress=fail_progress,
                 backup_id=backup_id or random_uuid(rng),
-                backup_name=backup_name or f"backup_{created_at - timedelta(hours=1):%Y%m%d%H%M%S}",
+                backup_name=backup_name
+                or self._backup_names.get((instance_id, backup_id or ""))
+                or f"backup_{created_at - timedelta(hours=1):%Y%m%d%H%M%S}",
                 restore_name=restore_name or f"restore_{from_ms(created_ms):%Y%m%d%H%M%S}",
                 restore_remark=restore_remark,
                 backup_remark=backup_remark,
@@ -233,6 +265,62 @@ class World:
             inst.neg_created.insert(lo, -created_ms)
             inst.keys.insert(lo, -len(self._manual))
             return spec.restore_id
+
+    def add_backup(
+        self,
+        instance_id: str,
+        created_at: datetime,
+        *,
+        backup_id: str | None = None,
+        backup_name: str | None = None,
+        size_bytes: int = 1 << 30,
+        backup_type: str = "auto",
+        backup_format: str = "rdb",
+        duration_s: float = 120.0,
+        outcome: str = "succeed",
+        error_code: str | None = None,
+        is_support_restore: bool = True,
+        remark: str | None = None,
+        expires_at: datetime | None = None,
+        deleted_at: datetime | None = None,
+    ) -> str:
+        """Add one backup by hand and return its backup_id.
+
+        It waits 2 s after `created_at`, backs up for `duration_s`, then ends in `outcome`
+        ("succeed" or "failed" with `error_code`); a succeeded one turns `expired` at `expires_at`
+        and `deleted` at `deleted_at` (when given and after it finished).
+        """
+        if outcome not in ("succeed", "failed"):
+            raise ValueError("outcome must be 'succeed' or 'failed'")
+        with self._lock:
+            inst = self._get(instance_id)
+            rng = random.Random(f"{self.seed}:manual-backup:{len(self._manual_backups)}")
+            created_ms, failed = to_ms(created_at), outcome == "failed"
+            spec = BackupSpec(
+                backup_id=backup_id or random_uuid(rng),
+                backup_name=backup_name or backup_name_at(created_ms),
+                created_ms=created_ms,
+                wait_ms=DEFAULT_WAIT_MS,
+                duration_ms=round(duration_s * 1000),
+                failed=failed,
+                error_code=(error_code or rng.choice(ERROR_CODES)) if failed else None,
+                fail_progress=round(rng.uniform(0.0, 95.0), 2),
+                size_bytes=size_bytes,
+                backup_type=backup_type,
+                backup_format=backup_format,
+                is_support_restore=is_support_restore,
+                remark=remark,
+                expires_ms=to_ms(expires_at) if expires_at else None,
+                deleted_ms=to_ms(deleted_at) if deleted_at else None,
+                style_seed=rng.getrandbits(16),
+            )
+            self._manual_backups.append(spec)
+            key = -len(self._manual_backups)
+            inst.manual_backups.append(key)
+            self._backup_names[(instance_id, spec.backup_id)] = spec.backup_name
+            if inst.backups_built:
+                self._insert_backup(inst, created_ms, key)
+            return spec.backup_id
 
     def delete_instance(self, instance_id: str, at: datetime) -> None:
         """Make an instance vanish (listing, show and restores answer 404) from `at` on."""
@@ -285,6 +373,52 @@ class World:
         specs = [self._spec_of(inst.index, key, -neg) for key, neg in chosen]
         return [self._render(spec, now_ms) for spec in specs], hi - lo
 
+    def backups_page(
+        self,
+        instance_id: str,
+        now: datetime,
+        begin: datetime | None = None,
+        end: datetime | None = None,
+        offset: int = 0,
+        limit: int = 10,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Return (page items, total matching) of backups, newest first on created_at.
+
+        Raises:
+            InstanceNotFound: the instance does not exist at `now`.
+        """
+        if offset < 0 or limit < 1:
+            raise ValueError("offset must be >= 0 and limit >= 1")
+        now_ms = to_ms(now)
+        with self._lock:
+            inst = self._live(instance_id, now_ms)
+            self._build_backups(inst)
+            lo, hi = _window(inst.b_neg, now_ms, begin, end)
+            first, stop = lo + offset, min(hi, lo + offset + limit)
+            chosen = list(zip(inst.b_keys[first:stop], inst.b_neg[first:stop], strict=True))
+        specs = [self._backup_spec(inst, key, -neg) for key, neg in chosen]
+        return [self._render_backup(inst, spec, now_ms) for spec in specs], hi - lo
+
+    def backup_truth(self, now: datetime, *, canonical: bool = True) -> list[dict[str, Any]]:
+        """Return every backup of every instance listed at `now`, plus instance_id, project_id.
+
+        With `canonical`, nulls are None and timestamps ISO with millis and `Z`.
+        """
+        now_ms = to_ms(now)
+        rows: list[dict[str, Any]] = []
+        for listed in self.instances_at(now):
+            with self._lock:
+                inst = self._by_id[listed["instance_id"]]
+                self._build_backups(inst)
+                lo, hi = _window(inst.b_neg, now_ms, None, None)
+                chosen = list(zip(inst.b_keys[lo:hi], inst.b_neg[lo:hi], strict=True))
+            for key, neg in chosen:
+                spec = self._backup_spec(inst, key, -neg)
+                row = self._render_backup(inst, spec, now_ms, canonical)
+                row.update(instance_id=listed["instance_id"], project_id=self.project_id)
+                rows.append(row)
+        return rows
+
     def count_restores(self, instance_id: str, now: datetime) -> int:
         """Return how many restores of the instance exist (created) at `now`, deleted or not."""
         now_ms = to_ms(now)
@@ -332,14 +466,7 @@ class World:
     def _window(
         self, inst: _Instance, now_ms: int, begin: datetime | None, end: datetime | None
     ) -> tuple[int, int]:
-        newest = now_ms if end is None else min(now_ms, to_ms(end))
-        lo = bisect_left(inst.neg_created, -newest)
-        hi = (
-            len(inst.neg_created)
-            if begin is None
-            else bisect_right(inst.neg_created, -to_ms(begin))
-        )
-        return lo, max(lo, hi)
+        return _window(inst.neg_created, now_ms, begin, end)
 
     def _spec(self, inst: _Instance, position: int) -> RestoreSpec:
         return self._spec_of(inst.index, inst.keys[position], -inst.neg_created[position])
@@ -353,6 +480,76 @@ class World:
         if canonical:
             return render(spec, now_ms, "null", "iso_millis")
         return render(spec, now_ms, self.null_style, self.timestamp_style)
+
+    def _plan_backups(self, inst: _Instance, start_ms: int, span_ms: int) -> None:
+        """Give a generated instance daily automatic backups from `start` to 30 days past it."""
+        rng = random.Random(f"{self.seed}:{inst.index}:backup-plan")
+        inst.save_days = rng.randint(1, MAX_SAVE_DAYS)
+        inst.auto_first_ms = start_ms - start_ms % DAY_MS + rng.randint(0, 23) * 3_600_000
+        inst.auto_count = (span_ms + 30 * DAY_MS) // DAY_MS
+
+    def _build_backups(self, inst: _Instance) -> None:
+        """Order an instance's backups newest first, once (the lock is held)."""
+        if inst.backups_built:
+            return
+        entries: list[tuple[int, int]] = []
+        for neg, key in zip(inst.neg_created, inst.keys, strict=True):
+            if key >= 0:
+                entries.append((-neg - restore_backup_gap_ms(self.seed, inst.index, key), key))
+        entries.extend((self._auto_ms(inst, day), AUTO_KEY + day) for day in range(inst.auto_count))
+        entries.extend(
+            (self._manual_backups[-1 - key].created_ms, key) for key in inst.manual_backups
+        )
+        # newest first; equal created_at: backup_id ascending (rare: times are in milliseconds)
+        entries.sort(key=lambda e: -e[0])
+        runs: dict[int, list[tuple[int, int]]] = {}
+        for entry in entries:
+            runs.setdefault(entry[0], []).append(entry)
+        ordered: list[tuple[int, int]] = []
+        for ms, run in runs.items():
+            if len(run) > 1:
+                run.sort(key=lambda e: self._backup_spec(inst, e[1], ms).backup_id)
+            ordered.extend(run)
+        inst.b_neg = array("q", (-ms for ms, _ in ordered))
+        inst.b_keys = array("q", (key for _, key in ordered))
+        inst.backups_built = True
+
+    def _insert_backup(self, inst: _Instance, created_ms: int, key: int) -> None:
+        lo = bisect_left(inst.b_neg, -created_ms)
+        hi = bisect_right(inst.b_neg, -created_ms)
+        backup_id = self._backup_spec(inst, key, created_ms).backup_id
+        while (
+            lo < hi and self._backup_spec(inst, inst.b_keys[lo], created_ms).backup_id < backup_id
+        ):
+            lo += 1
+        inst.b_neg.insert(lo, -created_ms)
+        inst.b_keys.insert(lo, key)
+
+    @staticmethod
+    def _auto_ms(inst: _Instance, day: int) -> int:
+        # a few minutes of jitter per day, derived rather than drawn: cheap and stable
+        jitter = (day * 2_654_435_761 + inst.index * 40_503) % 600_000
+        return inst.auto_first_ms + day * DAY_MS + jitter
+
+    def _backup_spec(self, inst: _Instance, key: int, created_ms: int) -> BackupSpec:
+        if key < 0:
+            return self._manual_backups[-1 - key]
+        if key >= AUTO_KEY:
+            failure_rate = self.failure_rate / 2
+            return auto_backup_spec(
+                self.seed, inst.index, key - AUTO_KEY, created_ms, inst.save_days, failure_rate
+            )
+        restore_ms = created_ms + restore_backup_gap_ms(self.seed, inst.index, key)
+        restore = generated_spec(self.seed, inst.index, key, restore_ms, self.failure_rate)
+        return restore_backup_spec(self.seed, inst.index, key, restore)
+
+    def _render_backup(
+        self, inst: _Instance, spec: BackupSpec, now_ms: int, canonical: bool = False
+    ) -> dict[str, Any]:
+        instance_id = inst.info["instance_id"]
+        if canonical:
+            return render_backup(spec, instance_id, now_ms, "null", "iso_millis")
+        return render_backup(spec, instance_id, now_ms, self.null_style, self.timestamp_style)
 
     def _spread(
         self, inst: _Instance, rng: random.Random, count: int, start_ms: int, span_ms: int
@@ -379,3 +576,13 @@ class World:
                 p += 1
             run = sorted(range(first, p), key=lambda q: self._spec(inst, q).restore_id)
             inst.keys[first:p] = array("q", (inst.keys[q] for q in run))
+
+
+def _window(
+    neg_created: array[int], now_ms: int, begin: datetime | None, end: datetime | None
+) -> tuple[int, int]:
+    """Return the positions [lo, hi) of records created in [begin, min(end, now)]."""
+    newest = now_ms if end is None else min(now_ms, to_ms(end))
+    lo = bisect_left(neg_created, -newest)
+    hi = len(neg_created) if begin is None else bisect_right(neg_created, -to_ms(begin))
+    return lo, max(lo, hi)

@@ -15,12 +15,21 @@ from datetime import UTC
 from typing import Any
 
 import dlt
+from dcs_restores.backup_plan import BACKUP_TERMINAL_STATUSES
 from dcs_restores.settings import TERMINAL_STATUSES
 from dlt.destinations.sql_client import SqlClientBase
 
-TERMINAL_SQL = "(" + ", ".join(f"'{status}'" for status in sorted(TERMINAL_STATUSES)) + ")"
+
+def _sql_list(statuses: frozenset[str]) -> str:
+    return "(" + ", ".join(f"'{status}'" for status in sorted(statuses)) + ")"
+
+
+TERMINAL_SQL = _sql_list(TERMINAL_STATUSES)
+# a succeeded backup still changes (expired, deleted): the run counts those changes as updates
+BACKUP_FINAL_SQL = _sql_list(BACKUP_TERMINAL_STATUSES - {"succeed"})
 STATE_TABLE = "_dlt_pipeline_state"
 RESTORES_TABLE = "restores"
+BACKUPS_TABLE = "backups"
 # ids per query when re-reading the restores that were open: bounded statements and memory
 CHUNK = 1000
 
@@ -36,17 +45,29 @@ class Before:
     # instance reaches back to it, even if the last read (a glitch) did not show it
     open_since: dict[tuple[str, str], Any] = field(default_factory=dict)
 
+    # the same for table `backups`
+    open_backups: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    backups_count: int = 0
+    open_backups_since: dict[tuple[str, str], Any] = field(default_factory=dict)
+
     def open_since_for(self, project_id: str) -> dict[str, Any]:
         """instance_id -> oldest open created_at, for one project."""
         return {iid: at for (pid, iid), at in self.open_since.items() if pid == project_id}
 
+    def open_backups_since_for(self, project_id: str) -> dict[str, Any]:
+        """instance_id -> created_at of its oldest open backup, for one project."""
+        found = self.open_backups_since.items()
+        return {iid: at for (pid, iid), at in found if pid == project_id}
+
 
 @dataclass
 class After:
-    """The destination after a run: how the restores changed."""
+    """The destination after a run: how the restores (and backups) changed."""
 
     count: int = 0
     changed: int = 0
+    backups_count: int = 0
+    backups_changed: int = 0
 
 
 class Session:
@@ -79,38 +100,63 @@ class Session:
     ) -> tuple[dict[str, tuple[Any, ...]], dict[tuple[str, str], Any]]:
         """The restores not known to be finished, in one scan: restore_id -> (status, progress,
         updated_at), and (project_id, instance_id) -> created_at of the oldest of them."""
-        if RESTORES_TABLE not in self.tables():
+        return self.open_rows(RESTORES_TABLE, "restore_id", TERMINAL_SQL)
+
+    def open_backups(
+        self,
+    ) -> tuple[dict[str, tuple[Any, ...]], dict[tuple[str, str], Any]]:
+        """The backups that can still change (open or succeed): backup_id -> (status, progress,
+        updated_at), and (project_id, instance_id) -> created_at of the oldest open one."""
+        return self.open_rows(
+            BACKUPS_TABLE, "backup_id", BACKUP_FINAL_SQL, BACKUP_TERMINAL_STATUSES
+        )
+
+    def open_rows(
+        self,
+        table: str,
+        id_column: str,
+        final_sql: str,
+        terminal: frozenset[str] = TERMINAL_STATUSES,
+    ) -> tuple[dict[str, tuple[Any, ...]], dict[tuple[str, str], Any]]:
+        """The rows of `table` whose status is not in `final_sql`, and per instance the oldest
+        created_at of those whose status is not `terminal` either (the open ones)."""
+        if table not in self.tables():
             return {}, {}
         rows = self.rows(
-            "select restore_id, status, progress, updated_at, project_id, instance_id, "
-            f"created_at from {self.table(RESTORES_TABLE)} "
-            f"where status is null or status not in {TERMINAL_SQL}"
+            f"select {id_column}, status, progress, updated_at, project_id, instance_id, "
+            f"created_at from {self.table(table)} "
+            f"where status is null or status not in {final_sql}"
         )
         since: dict[tuple[str, str], Any] = {}
-        for *_, project_id, instance_id, created_at in rows:
-            if created_at is None:
+        for _, status, _, _, project_id, instance_id, created_at in rows:
+            if created_at is None or status in terminal:
                 continue
             key, moment = (str(project_id), str(instance_id)), created_at.astimezone(UTC)
             if key not in since or moment < since[key]:
                 since[key] = moment
         return {row[0]: row[1:4] for row in rows}, since
 
-    def count(self) -> int:
-        if RESTORES_TABLE not in self.tables():
+    def count(self, table: str = RESTORES_TABLE) -> int:
+        if table not in self.tables():
             return 0
-        return int(self.rows(f"select count(*) from {self.table(RESTORES_TABLE)}")[0][0])
+        return int(self.rows(f"select count(*) from {self.table(table)}")[0][0])
 
-    def changed(self, before: dict[str, tuple[Any, ...]]) -> int:
-        """Count the restores open before the run whose status, progress or updated_at changed."""
+    def changed(
+        self,
+        before: dict[str, tuple[Any, ...]],
+        table: str = RESTORES_TABLE,
+        id_column: str = "restore_id",
+    ) -> int:
+        """Count the rows open before the run whose status, progress or updated_at changed."""
         ids = list(before)
         changed = 0
-        # only the restores that were open: a full-table read would dominate a large run's memory
+        # only the rows that were open: a full-table read would dominate a large run's memory
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start : start + CHUNK]
             marks = ", ".join(["%s"] * len(chunk))
             rows = self.rows(
-                "select restore_id, status, progress, updated_at from "
-                f"{self.table(RESTORES_TABLE)} where restore_id in ({marks})",
+                f"select {id_column}, status, progress, updated_at from "
+                f"{self.table(table)} where {id_column} in ({marks})",
                 *chunk,
             )
             changed += sum(1 for row in rows if tuple(row[1:]) != before[row[0]])
@@ -136,10 +182,20 @@ def session(pipeline: dlt.Pipeline) -> Iterator[Session]:
 
 
 def read_before(pipeline: dlt.Pipeline) -> Before:
-    """Read the open restores, the row count and the newest saved state, in one session."""
+    """Read the open restores and backups, the row counts and the newest saved state, in one
+    session."""
     with session(pipeline) as db:
         open_restores, open_since = db.open_restores()
-        return Before(open_restores, db.count(), db.state_hash(pipeline.pipeline_name), open_since)
+        open_backups, backups_since = db.open_backups()
+        return Before(
+            open_restores,
+            db.count(),
+            db.state_hash(pipeline.pipeline_name),
+            open_since,
+            open_backups,
+            db.count(BACKUPS_TABLE),
+            backups_since,
+        )
 
 
 def destination_state_hash(pipeline: dlt.Pipeline) -> str | None:
@@ -149,5 +205,10 @@ def destination_state_hash(pipeline: dlt.Pipeline) -> str | None:
 
 
 def count_after(db: Session, before: Before) -> After:
-    """Count the restores now, and those open before the run that changed, on `db`."""
-    return After(db.count(), db.changed(before.open_restores))
+    """Count the restores and backups now, and those open before the run that changed."""
+    return After(
+        db.count(),
+        db.changed(before.open_restores),
+        db.count(BACKUPS_TABLE),
+        db.changed(before.open_backups, BACKUPS_TABLE, "backup_id"),
+    )

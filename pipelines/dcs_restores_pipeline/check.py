@@ -1,4 +1,5 @@
-"""Alert thresholds: failure rate and p95 duration of finished restores in a recent window."""
+"""Alert thresholds: failure rate and p95 duration of finished restores in a recent window, and
+the recovery-readiness thresholds of `readiness_check` per instance."""
 
 from __future__ import annotations
 
@@ -14,22 +15,25 @@ import dlt
 from dcs_restores.errors import DcsRestoresError
 
 from dcs_restores_pipeline.config import DATASET_NAME
+from dcs_restores_pipeline.readiness_check import READINESS_SQL, Breach, Thresholds, breaches
 from dcs_restores_pipeline.text import printable
 from dcs_restores_pipeline.views import quote
 
 # ~100 years: far enough back for any history, near enough that `now - days` is a date
 MAX_SINCE_DAYS = 36500
 
-# portable between DuckDB and PostgreSQL: the same text runs on both destinations
+# portable between DuckDB and PostgreSQL: the same text runs on both destinations.
+# PostgreSQL refuses `group by 'a constant'`: the whole dataset is one group without a
+# `group by`, and `having` keeps it from giving a row when nothing finished
 _CHECK_SQL = """
 select
-    {group} as scope,
+    {scope} as scope,
     count(*) as finished,
     sum(case when status = 'failed' then 1 else 0 end) as failed,
     percentile_cont(0.95) within group (order by duration_seconds) as p95_seconds
 from {durations}
 where created_at >= %s
-group by {group}
+{grouping}
 order by scope
 """
 
@@ -137,6 +141,8 @@ class CheckResult:
     since: datetime
     measures: list[Measure] = field(default_factory=list)
     breaches: list[str] = field(default_factory=list)
+    # instances past a readiness threshold; their lines are in `breaches` too
+    readiness: list[Breach] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -148,6 +154,7 @@ class CheckResult:
             "since": self.since.isoformat(),
             "breaches": self.breaches,
             "measures": [asdict(m) | {"failure_rate": m.failure_rate} for m in self.measures],
+            "readiness_breaches": [b.as_dict() for b in self.readiness],
         }
 
     def text(self) -> str:
@@ -171,10 +178,13 @@ def measure(source: dlt.Pipeline | Path, since: datetime, per_instance: bool) ->
     `source` is the pipeline (any destination) or a DuckDB file, which is opened read-only:
     a check never needs to write, and works on a read-only file or beside other readers.
     """
-    rows = _duckdb_rows(source, since, per_instance) if isinstance(source, Path) else None
-    if rows is None:
-        assert not isinstance(source, Path)
-        rows = _pipeline_rows(source, since, per_instance)
+    scope, grouping = (
+        ("instance_id", "group by instance_id")
+        if per_instance
+        else ("'all instances'", "having count(*) > 0")
+    )
+    sql = _CHECK_SQL.replace("{scope}", scope).replace("{grouping}", grouping)
+    rows = _fetch(source, sql, {"durations": "restore_durations"}, [since], "`dcs-restores run`")
     return [
         Measure(
             printable(str(r[0])), int(r[1]), int(r[2] or 0), None if r[3] is None else float(r[3])
@@ -183,25 +193,49 @@ def measure(source: dlt.Pipeline | Path, since: datetime, per_instance: bool) ->
     ]
 
 
-def _no_view() -> CheckError:
-    return CheckError(f"no view {DATASET_NAME}.restore_durations: run `dcs-restores run` first")
+def readiness_breaches(source: dlt.Pipeline | Path, thresholds: Thresholds) -> list[Breach]:
+    """The instances past the readiness thresholds, from the readiness views."""
+    views = {"readiness": "instance_readiness", "in_progress": "restores_in_progress"}
+    # views older than the readiness views: `models` rebuilds them without a new load
+    rows = _fetch(source, READINESS_SQL, views, [], "`dcs-restores models`")
+    return breaches(rows, thresholds)
 
 
-def _pipeline_rows(pipeline: dlt.Pipeline, since: datetime, per_instance: bool) -> list[Any]:
+def _fetch(
+    source: dlt.Pipeline | Path, template: str, views: dict[str, str], params: list[Any], fix: str
+) -> list[Any]:
+    """The rows of `template` (`%s` parameters), each `{key}` in it the view `views[key]`.
+
+    Raises:
+        CheckError: no database, or one of the views is missing (`fix` says what to run).
+    """
+    if isinstance(source, Path):
+        return _duckdb_rows(source, template, views, params, fix)
+    return _pipeline_rows(source, template, views, params, fix)
+
+
+def _no_view(views: dict[str, str], fix: str) -> CheckError:
+    names = " or ".join(f"{DATASET_NAME}.{view}" for view in views.values())
+    return CheckError(f"no view {names}: run {fix} first")
+
+
+def _pipeline_rows(
+    pipeline: dlt.Pipeline, template: str, views: dict[str, str], params: list[Any], fix: str
+) -> list[Any]:
     from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
     try:
         with pipeline.sql_client() as client:
-            durations = client.make_qualified_table_name("restore_durations")
-            group = "instance_id" if per_instance else "'all instances'"
-            sql = _CHECK_SQL.format(group=group, durations=durations)
-            with client.execute_query(sql, since) as cursor:
+            names = {key: client.make_qualified_table_name(v) for key, v in views.items()}
+            with client.execute_query(template.format(**names), *params) as cursor:
                 return list(cursor.fetchall())
     except DatabaseUndefinedRelation as exc:
-        raise _no_view() from exc
+        raise _no_view(views, fix) from exc
 
 
-def _duckdb_rows(database: Path, since: datetime, per_instance: bool) -> list[Any]:
+def _duckdb_rows(
+    database: Path, template: str, views: dict[str, str], params: list[Any], fix: str
+) -> list[Any]:
     import duckdb
 
     if not database.is_file():
@@ -212,13 +246,12 @@ def _duckdb_rows(database: Path, since: datetime, per_instance: bool) -> list[An
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise CheckError(f"cannot open {database} read-only: {printable(first)}") from exc
     with closing(con):
-        durations = f"{quote(DATASET_NAME)}.{quote('restore_durations')}"
-        group = "instance_id" if per_instance else "'all instances'"
-        sql = _CHECK_SQL.format(group=group, durations=durations).replace("%s", "?")
+        names = {key: f"{quote(DATASET_NAME)}.{quote(v)}" for key, v in views.items()}
+        sql = template.format(**names).replace("%s", "?")
         try:
-            return con.execute(sql, [since]).fetchall()
+            return con.execute(sql, params).fetchall()
         except duckdb.CatalogException as exc:
-            raise _no_view() from exc
+            raise _no_view(views, fix) from exc
 
 
 def check(
@@ -230,18 +263,24 @@ def check(
     per_instance: bool = False,
     min_finished: int = 1,
     now: datetime | None = None,
+    max_days_since_restore: float | None = None,
+    max_rpo_hours: float | None = None,
+    max_overdue: int | None = None,
 ) -> CheckResult:
     """Evaluate the thresholds over restores created in the last `since_days` days.
 
     Scopes with fewer than `min_finished` finished restores are reported but never breach,
     so one failed restore on a quiet instance does not page anyone. `source` is the pipeline
-    or a DuckDB file (opened read-only).
+    or a DuckDB file (opened read-only). The readiness thresholds (`readiness_check`) are
+    checked per instance, over all time, when given; `now` does not move the views' clock.
 
     Raises:
         ValueError: a threshold out of its range (the command line rejects it before).
         CheckError: no database, or no views in it.
     """
     _validate(max_failure_rate, max_p95_seconds, since_days, min_finished)
+    thresholds = Thresholds(max_days_since_restore, max_rpo_hours, max_overdue)
+    thresholds.validate()
     since = (now or datetime.now(UTC)) - timedelta(days=since_days)
     result = CheckResult(since=since, measures=measure(source, since, per_instance))
     for m in result.measures:
@@ -259,4 +298,7 @@ def check(
             result.breaches.append(
                 f"{m.scope}: p95 duration {m.p95_seconds:.0f}s > {max_p95_seconds:.0f}s"
             )
+    if thresholds.any:
+        result.readiness = readiness_breaches(source, thresholds)
+        result.breaches.extend(b.line() for b in result.readiness)
     return result

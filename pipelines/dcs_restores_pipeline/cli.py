@@ -1,27 +1,65 @@
-"""The `dcs-restores` command: run, demo, models, report."""
+"""The `dcs-restores` command: run, demo, models, report, check, reset-pending."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 from dcs_restores_pipeline.config import DATABASE_ENV, database_path
+from dcs_restores_pipeline.exitcodes import (
+    EXIT_BUSY,
+    EXIT_CONFIG,
+    EXIT_DESTINATION,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_THRESHOLD,
+)
 from dcs_restores_pipeline.text import printable
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_CONFIG = 2
-EXIT_THRESHOLD = 3
-EXIT_BUSY = 4  # another run of the same pipeline (or on the same database) is in progress
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+__all__ = [
+    "EXIT_BUSY",
+    "EXIT_CONFIG",
+    "EXIT_DESTINATION",
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_THRESHOLD",
+    "build_parser",
+    "main",
+]
 
 
 def _progress(message: str) -> None:
-    print(f"... {printable(message)}", file=sys.stderr, flush=True)
+    # nobody reads the progress any more (a closed pipe): the run itself goes on
+    with contextlib.suppress(BrokenPipeError):
+        print(f"... {printable(message)}", file=sys.stderr, flush=True)
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """Warnings of the source (a misspelled setting, ENDPOINT beside REGION) as one line."""
+    from dcs_restores.errors import ConfigWarning
+
+    if issubclass(category, ConfigWarning):
+        text = f"dcs-restores: warning: {printable(str(message))}"
+    else:
+        text = warnings.formatwarning(message, category, filename, lineno, line).rstrip()
+    with contextlib.suppress(BrokenPipeError, ValueError):
+        print(text, file=sys.stderr, flush=True)
 
 
 def _root_cause(exc: BaseException) -> BaseException:
@@ -30,9 +68,9 @@ def _root_cause(exc: BaseException) -> BaseException:
     dlt wraps errors raised inside resources in PipelineStepFailed / ResourceExtractionError;
     the user needs the source's error inside (DCS, configuration), on one line.
     """
-    from dcs_restores.errors import DcsRestoresError, find
+    from dcs_restores.errors import DcsRestoresError, find, root
 
-    return find(exc, DcsRestoresError) or exc
+    return find(exc, DcsRestoresError) or root(exc)
 
 
 def _interrupted(exc: BaseException) -> str | None:
@@ -75,6 +113,18 @@ def _emit(summary: Any, as_json: bool) -> None:
         print(json.dumps(summary.as_dict(), default=str, sort_keys=True))
     else:
         print(_lines(summary.text()))
+
+
+def _loaded_database(args: argparse.Namespace) -> Path:
+    """`_existing_database`, which a run has loaded restores into (a first run that failed
+    leaves a file without the schema: `models` cannot help then, a run can)."""
+    from dcs_restores_pipeline.config import destination_type
+    from dcs_restores_pipeline.failures import nothing_loaded
+
+    database = _existing_database(args)
+    if destination_type() == "duckdb":
+        nothing_loaded(database)
+    return database
 
 
 def _existing_database(args: argparse.Namespace) -> Path:
@@ -134,7 +184,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     from dcs_restores_pipeline.runner import make_pipeline
     from dcs_restores_pipeline.views import apply_models
 
-    database = _existing_database(args)
+    database = _loaded_database(args)
     views = apply_models(make_pipeline(database))
     print(f"created {len(views)} views in schema dcs: {', '.join(views)}")
     return EXIT_OK
@@ -144,7 +194,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from dcs_restores_pipeline.report import run_report
 
     html = Path(args.html).resolve() if args.html else None
-    print(run_report(_existing_database(args), html, since=args.since, until=args.until))
+    print(run_report(_loaded_database(args), html, since=args.since, until=args.until))
     if html:
         print(f"HTML report written to {html}")
     return EXIT_OK
@@ -155,6 +205,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     from dcs_restores_pipeline.config import destination_type
     from dcs_restores_pipeline.runner import make_pipeline
 
+    thresholds = sorted(key for key in vars(args) if key.startswith("max_"))
+    if all(getattr(args, key) is None for key in thresholds):
+        flags = ", ".join("--" + key.replace("_", "-") for key in thresholds)
+        print(
+            "dcs-restores check: error: no threshold given: set at least one of "
+            f"{flags} (see `dcs-restores check --help`)",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
     database = _existing_database(args)
     # DuckDB: read-only, without the pipeline (its local state is the run's business)
     source = database if destination_type() == "duckdb" else make_pipeline(database)
@@ -165,6 +224,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         since_days=args.since_days,
         per_instance=args.per_instance,
         min_finished=args.min_finished,
+        max_days_since_restore=args.max_days_since_restore,
+        max_rpo_hours=args.max_rpo_hours,
+        max_overdue=args.max_overdue,
     )
     if args.json:
         print(json.dumps(result.as_dict(), sort_keys=True))
@@ -205,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
         seconds_arg,
         since_days_arg,
     )
+    from dcs_restores_pipeline.readiness_check import add_readiness_arguments
 
     parser = _Parser(
         prog="dcs-restores",
@@ -258,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="ignore scopes with fewer finished restores, 0 or more (default 1)",
     )
+    add_readiness_arguments(check)
     check.add_argument("--json", action="store_true", help="print the result as JSON")
     check.set_defaults(func=cmd_check)
     for p in (models, report, check):
@@ -274,12 +338,51 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # here, not at exit: a closed pipe is then ours to handle
+    except BrokenPipeError:
+        code = EXIT_OK
+    except Exception as exc:
+        from dcs_restores_pipeline.failures import broken_pipe
+
+        if not broken_pipe(exc):
+            raise
+        code = EXIT_OK
+    else:
+        return code
+    # `dcs-restores report | head`: the reader has what it wanted; end quietly, and keep
+    # Python from failing again on flushing stdout at exit
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return code
+
+
+def _failure(exc: BaseException, args: argparse.Namespace) -> tuple[str, int]:
+    """The last line and the exit code of a command that failed with `exc`."""
     from dcs_restores.errors import ConfigError
 
+    from dcs_restores_pipeline.failures import cause_line, destination_problem
+    from dcs_restores_pipeline.recovery import disk_full, disk_full_message
+
+    where = disk_full(exc)
+    if where is not None:
+        loads = args.command in ("run", "demo")
+        return disk_full_message(where, run=loads), EXIT_FAILED
+    destination = destination_problem(exc)
+    if destination is not None:
+        return destination, EXIT_DESTINATION
+    cause = _root_cause(exc)
+    return cause_line(exc), EXIT_CONFIG if isinstance(cause, ConfigError) else EXIT_FAILED
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    from dcs_restores_pipeline.failures import broken_pipe
     from dcs_restores_pipeline.runlock import RunLocked
     from dcs_restores_pipeline.runner import RunFailed
 
+    warnings.showwarning = _show_warning
     try:
         return int(args.func(args))
     except KeyboardInterrupt as exc:
@@ -294,23 +397,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_INTERRUPTED
         if exc.summary is not None:
             _emit(exc.summary, getattr(args, "json", False))
-        print(f"dcs-restores: error: {_one_line(exc)}", file=sys.stderr)
-        return EXIT_FAILED
+        from dcs_restores_pipeline.failures import destination_problem
+
+        destination = destination_problem(exc)
+        message = printable(destination) if destination is not None else _one_line(exc)
+        print(f"dcs-restores: error: {message}", file=sys.stderr)
+        return EXIT_FAILED if destination is None else EXIT_DESTINATION
     except Exception as exc:
+        if broken_pipe(exc):
+            raise
         if (line := _interrupted(exc)) is not None:
             print(line, file=sys.stderr)
             return EXIT_INTERRUPTED
-        from dcs_restores_pipeline.recovery import disk_full, disk_full_message
-
-        where = disk_full(exc)
-        if where is not None:
-            loads = args.command in ("run", "demo")
-            message = printable(disk_full_message(where, run=loads))
-            print(f"dcs-restores: error: {message}", file=sys.stderr)
-            return EXIT_FAILED
-        cause = _root_cause(exc)
-        print(f"dcs-restores: error: {_one_line(cause)}", file=sys.stderr)
-        return EXIT_CONFIG if isinstance(cause, ConfigError) else EXIT_FAILED
+        message, code = _failure(exc, args)
+        print(f"dcs-restores: error: {printable(message)}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

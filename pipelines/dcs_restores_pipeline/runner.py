@@ -1,4 +1,4 @@
-"""One run: extract DCS restores, load them into DuckDB, rebuild the SQL models, summarise."""
+"""One run: extract DCS restores and backups, load them, rebuild the SQL models, summarise."""
 
 from __future__ import annotations
 
@@ -65,6 +65,14 @@ class RunSummary:
     restores_updated: int = 0
     rows_extracted: int = 0
     restores_total: int = 0
+    # table `backups`: rows new, rows that changed (open or succeed before the run), read
+    backups_new: int = 0
+    backups_updated: int = 0
+    backups_rows_extracted: int = 0
+    backups_total: int = 0
+    backups_rejected: int = 0
+    # instances whose backups were set aside (their restores loaded)
+    backups_failed: list[str] = field(default_factory=list)
     rejected: int = 0
     # values set to NULL because they could not be stored as sent (see column invalid_fields)
     values_set_aside: int = 0
@@ -94,9 +102,26 @@ class RunSummary:
             + (f", failed: {len(self.instances_failed)}" if self.instances_failed else ""),
             f"restores: {self.restores_new} new, {self.restores_updated} updated, "
             f"{self.rows_extracted} rows read, {self.restores_total} in table",
+            f"backups: {self.backups_new} new, {self.backups_updated} updated, "
+            f"{self.backups_rows_extracted} rows read, {self.backups_total} in table"
+            + (
+                f", set aside for {len(self.backups_failed)} instance(s): "
+                + ", ".join(self.backups_failed[:5])
+                + (" ..." if len(self.backups_failed) > 5 else "")
+                if self.backups_failed
+                else ""
+            ),
             f"rejected records: {self.rejected} (see table {DATASET_NAME}.restores_rejected)"
             if self.rejected
             else "rejected records: 0",
+            *(
+                [
+                    f"rejected backup records: {self.backups_rejected} "
+                    f"(see table {DATASET_NAME}.backups_rejected)"
+                ]
+                if self.backups_rejected
+                else []
+            ),
             *(
                 [
                     f"values set aside: {self.values_set_aside} (NULL, named in column "
@@ -199,6 +224,7 @@ def _load_target(
             stats=stats,
             progress=progress,
             open_since=before.open_since_for(settings.project_id),
+            open_backups_since=before.open_backups_since_for(settings.project_id),
         )
         info: LoadInfo = pipeline.run(source)
         info.raise_on_failed_jobs()
@@ -217,9 +243,12 @@ def _load_target(
     summary.rejected += stats.rejected
     summary.values_set_aside += stats.values_set_aside
     summary.unknown_status += stats.unknown_status
+    summary.backups_rows_extracted += stats.backups.rows
+    summary.backups_rejected += stats.backups.rejected
+    summary.backups_failed.extend(f.instance_id for f in stats.backups.failures if f.instance_id)
     summary.requests += stats.requests
     summary.retries += stats.retries
-    errors = [str(f) for f in stats.failures]
+    errors = [str(f) for f in [*stats.failures, *stats.backups.failures]]
     summary.targets.append(
         {
             "project_id": settings.project_id,
@@ -322,6 +351,9 @@ def run(
         summary.restores_total = after.count
         summary.restores_new = after.count - before.count
         summary.restores_updated = after.changed
+        summary.backups_total = after.backups_count
+        summary.backups_new = after.backups_count - before.backups_count
+        summary.backups_updated = after.backups_changed
     summary.errors = errors
     summary.seconds = time.monotonic() - started
     if errors:

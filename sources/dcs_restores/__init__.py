@@ -1,4 +1,5 @@
-"""dlt source for DCS restore records: tables `instances`, `restores` and `restores_rejected`."""
+"""dlt source for DCS restore and backup records: tables `instances`, `restores`, `backups`
+and their quarantines `restores_rejected`, `backups_rejected`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from dlt.common.typing import TDataItems
 from dlt.extract.resource import DltResource
 
 from .batches import DLT_COLUMNS
-from .columns import INSTANCE_COLUMNS, LOADER_FILE_FORMAT, REJECTED_HINTS, RESTORE_COLUMNS
+from .columns import (
+    BACKUP_COLUMNS,
+    INSTANCE_COLUMNS,
+    LOADER_FILE_FORMAT,
+    REJECTED_HINTS,
+    RESTORE_COLUMNS,
+)
 from .configuration import DcsRestoresConfiguration, SourceSettings, load_settings, validate
 from .errors import (
     ConfigError,
@@ -26,6 +33,7 @@ from .settings import SECTION, SOURCE_NAME, env_var
 from .stats import ExtractStats
 
 __all__ = [
+    "BACKUP_COLUMNS",
     "INSTANCE_COLUMNS",
     "LOADER_FILE_FORMAT",
     "REJECTED_HINTS",
@@ -61,8 +69,9 @@ def dcs_restores(
     stats: ExtractStats | None = None,
     progress: Progress | None = None,
     open_since: Mapping[str, datetime] | None = None,
+    open_backups_since: Mapping[str, datetime] | None = None,
 ) -> list[DltResource]:
-    """Restore records of every instance of one DCS project.
+    """Restore and backup records of every instance of one DCS project.
 
     Creating the source sends no request: the instance listing is the first thing the
     `instances` resource does when dlt extracts it, and `restores` reads the instances it
@@ -77,16 +86,20 @@ def dcs_restores(
         progress: called with a one-line progress message every few seconds.
         open_since: instance_id -> created_at of its oldest restore the destination holds as
             open: the read reaches back to it, whatever the last read showed.
+        open_backups_since: the same for backups.
 
     Returns:
-        Resources `instances` (merge on instance_id) and `restores` (merge on restore_id,
-        one created_at cursor per instance in its resource state, under `cursors`).
+        Resources `instances` (merge on instance_id), `restores` (merge on restore_id,
+        one created_at cursor per instance in its resource state, under `cursors`) and,
+        unless the settings turn it off, `backups` (merge on backup_id, cursors likewise).
     """
+    settings = settings or _one_project(config)
     extract = Extract(
-        settings or _one_project(config),
+        settings,
         stats if stats is not None else ExtractStats(),
         progress,
         open_since,
+        open_backups_since,
     )
 
     def instances() -> Iterator[TDataItems]:
@@ -116,4 +129,20 @@ def dcs_restores(
         columns=RESTORE_COLUMNS | DLT_COLUMNS,
         file_format=LOADER_FILE_FORMAT,
     )
-    return [instances_resource, restores_resource]
+    if not settings.backups:
+        return [instances_resource, restores_resource]
+
+    def backups(listed: TDataItems) -> Iterator[TDataItems]:
+        cursors: dict[str, Any] = dlt.current.resource_state().setdefault("cursors", {})
+        yield from extract.backups(cursors)
+
+    backups_resource = dlt.transformer(
+        backups,
+        data_from=instances_resource,
+        name="backups",
+        write_disposition="merge",
+        primary_key="backup_id",
+        columns=BACKUP_COLUMNS | DLT_COLUMNS,
+        file_format=LOADER_FILE_FORMAT,
+    )
+    return [instances_resource, restores_resource, backups_resource]

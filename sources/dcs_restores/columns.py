@@ -1,4 +1,4 @@
-"""dlt column hints of the tables `restores`, `instances` and `restores_rejected`."""
+"""dlt column hints of the tables `restores`, `instances`, `backups` and their `*_rejected`."""
 
 from __future__ import annotations
 
@@ -54,6 +54,41 @@ REJECTED_HINTS = dlt.mark.make_hints(
         # a table variant starts from the `restores` hints: restore_id must not stay its
         # non-null primary key here, where it is only known for some records
         "restore_id": {"data_type": "text", "nullable": True, "primary_key": False},
+        "project_id": {"data_type": "text"},
+        "instance_id": {"data_type": "text"},
+        "reason": {"data_type": "text"},
+        "raw_record": {"data_type": "text"},
+        "rejected_at": {"data_type": "timestamp", "timezone": True},
+    },
+)
+BACKUP_COLUMNS: dict[str, Any] = {
+    "backup_id": {"data_type": "text", "nullable": False, "primary_key": True},
+    "project_id": {"data_type": "text"},
+    "instance_id": {"data_type": "text"},
+    "endpoint": {"data_type": "text"},
+    "backup_name": {"data_type": "text"},
+    "period": {"data_type": "text"},
+    "size": {"data_type": "bigint"},
+    "backup_type": {"data_type": "text"},
+    "backup_format": {"data_type": "text"},
+    "status": {"data_type": "text"},
+    "progress": {"data_type": "double"},
+    "error_code": {"data_type": "text"},
+    "remark": {"data_type": "text"},
+    "is_support_restore": {"data_type": "bool"},
+    "created_at": {"data_type": "timestamp", "timezone": True},
+    "updated_at": {"data_type": "timestamp", "timezone": True, "dedup_sort": "desc"},
+    "execution_at": {"data_type": "timestamp", "timezone": True},
+    INVALID_FIELDS: {"data_type": "text"},
+}
+BACKUPS_REJECTED_HINTS = dlt.mark.make_hints(
+    table_name="backups_rejected",
+    write_disposition="merge",
+    primary_key="record_hash",
+    columns={
+        "record_hash": {"data_type": "text", "nullable": False},
+        # the variant starts from the `backups` hints: backup_id is not its key here
+        "backup_id": {"data_type": "text", "nullable": True, "primary_key": False},
         "project_id": {"data_type": "text"},
         "instance_id": {"data_type": "text"},
         "reason": {"data_type": "text"},

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,7 +15,7 @@ from dlt.common.configuration import configspec, resolve_configuration
 from dlt.common.configuration.specs import BaseConfiguration, CredentialsConfiguration
 from dlt.common.typing import TSecretStrValue, TSecretValue
 
-from .errors import ConfigError, RecordError
+from .errors import ConfigError, ConfigWarning, RecordError
 from .records import parse_timestamp
 from .settings import (
     DEFAULT_CONCURRENCY,
@@ -27,6 +28,9 @@ from .settings import (
     MAX_BODY_MB,
     MAX_CONCURRENCY,
     MAX_PAGE_SIZE,
+    OTC_ENDPOINT,
+    OTC_REGIONS,
+    OTC_UNKNOWN_REGIONS,
     SECTION,
     env_var,
 )
@@ -122,7 +126,38 @@ class SourceSettings:
     backups: bool = True
 
 
+def _region_endpoint(region: str) -> str:
+    if not _REGION.match(region):
+        raise ConfigError(
+            f"region {region[:40]!r} is not a region name: set {env_var('region')} "
+            "to e.g. eu-de (Open Telekom Cloud) or eu-west-101 (Huawei Cloud)"
+        )
+    if region in OTC_UNKNOWN_REGIONS:
+        raise ConfigError(
+            f"region {region!r} is an Open Telekom Cloud region without a known DCS endpoint: "
+            f"set {env_var('endpoint')} to its DCS endpoint (see the IAM token's catalog)"
+        )
+    return (OTC_ENDPOINT if region in OTC_REGIONS else HUAWEI_ENDPOINT).format(region=region)
+
+
 def _endpoint(endpoint: str | None, region: str | None) -> str:
+    endpoint = (endpoint or "").strip() or None
+    region = (region or "").strip() or None
+    if endpoint and region:
+        chosen = _endpoint(endpoint, None)
+        try:
+            implied: str | None = _region_endpoint(region)
+        except ConfigError:
+            implied = None
+        if implied != chosen:
+            # ENDPOINT is the more specific of the two: it wins, and the user hears of it
+            warnings.warn(
+                f"both endpoint ({chosen}) and region ({region[:40]}) are set: using the "
+                f"endpoint; unset {env_var('region')} (or {env_var('endpoint')})",
+                ConfigWarning,
+                stacklevel=2,
+            )
+        return chosen
     if endpoint:
         parts = urlsplit(endpoint.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -151,12 +186,7 @@ def _endpoint(endpoint: str | None, region: str | None) -> str:
             )
         return f"{parts.scheme}://{parts.netloc}"
     if region:
-        if not _REGION.match(region.strip()):
-            raise ConfigError(
-                f"region {region.strip()[:40]!r} is not a region name: set {env_var('region')} "
-                "to e.g. eu-west-101"
-            )
-        return HUAWEI_ENDPOINT.format(region=region.strip())
+        return _region_endpoint(region)
     raise ConfigError(
         f"no endpoint: set {env_var('endpoint')} (e.g. https://dcs.eu-de.otc.t-systems.com) "
         f"or {env_var('region')}, or endpoint under [sources.dcs_restores] in .dlt/config.toml"
@@ -267,8 +297,33 @@ def _flag(name: str, value: Any) -> bool:
     raise ConfigError(f"{name} must be true or false: fix {env_var(name)}")
 
 
+def _missing(spec: DcsRestoresConfiguration) -> list[str]:
+    """The required settings `spec` lacks altogether, each with the variable to set."""
+    creds = spec.credentials or DcsCredentials()
+    missing = []
+    if not (spec.project_id or "").strip():
+        missing.append(f"project id ({env_var('project_id')})")
+    if not (spec.endpoint or "").strip() and not (spec.region or "").strip():
+        missing.append(f"endpoint ({env_var('endpoint')} or {env_var('region')})")
+    keys = (creds.access_key, creds.secret_key, creds.security_token, creds.auth_token)
+    if not any((key or "").strip() for key in keys):
+        missing.append(
+            f"credentials ({env_var('credentials.access_key')} and "
+            f"{env_var('credentials.secret_key')}, or {env_var('credentials.auth_token')})"
+        )
+    return missing
+
+
 def validate(spec: DcsRestoresConfiguration) -> SourceSettings:
     """Check a resolved configuration and return settings, or raise a one-line ConfigError."""
+    missing = _missing(spec)
+    if len(missing) > 1:
+        # a first try without any configuration: everything at once, and the way to try first
+        raise ConfigError(
+            f"missing settings: {'; '.join(missing)}; set them in the environment or under "
+            "[sources.dcs_restores] in .dlt/config.toml (keys in .dlt/secrets.toml); to try the "
+            "tool without a DCS project, run `dcs-restores demo`"
+        )
     project_id = (spec.project_id or "").strip()
     if not project_id:
         raise ConfigError(
@@ -308,8 +363,25 @@ def _gist(exc: BaseException) -> str:
     return text[:400]
 
 
+def _config_keys() -> list[str]:
+    keys = list(DcsRestoresConfiguration.get_resolvable_fields())
+    return keys + [f"credentials.{key}" for key in DcsCredentials.get_resolvable_fields()]
+
+
+def warn_misspelled() -> None:
+    """Warn (ConfigWarning) about variables and keys meant for this source that dlt ignores."""
+    import os
+
+    from .spelling import env_warnings, project_folder, toml_warnings
+
+    keys = _config_keys()
+    for message in env_warnings(os.environ, keys) + toml_warnings(project_folder(), keys):
+        warnings.warn(message, ConfigWarning, stacklevel=2)
+
+
 def resolve_spec(**overrides: Any) -> DcsRestoresConfiguration:
     """Resolve `[sources.dcs_restores]` from env vars and .dlt/*.toml and apply overrides."""
+    warn_misspelled()
     try:
         spec = resolve_configuration(
             DcsRestoresConfiguration(), sections=("sources", SECTION), accept_partial=True

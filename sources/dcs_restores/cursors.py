@@ -7,6 +7,7 @@ not show it (the destination's open restores count too, see `begin_time`).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,10 +44,13 @@ class InstanceCursor:
         max_created_at: newest created_at ever read for the instance (at most now + skew).
         oldest_open: oldest created_at among restores not yet finished at that read; the next
             read must reach back to it so their status changes are not missed.
+        full_read_at: when (real clock) the instance's whole history was last read; kept by
+            backups only, which read it all again now and then (see backup_plan.py).
     """
 
     max_created_at: datetime | None = None
     oldest_open: datetime | None = None
+    full_read_at: datetime | None = None
 
     @classmethod
     def from_state(cls, value: Any, now: datetime | None = None) -> InstanceCursor | None:
@@ -56,13 +60,17 @@ class InstanceCursor:
         return cls(
             max_created_at=_trusted(value.get("max_created_at"), now),
             oldest_open=_trusted(value.get("oldest_open"), now),
+            full_read_at=_trusted(value.get("full_read_at"), now),
         )
 
     def to_state(self) -> dict[str, str | None]:
-        return {
+        state = {
             "max_created_at": self.max_created_at.isoformat() if self.max_created_at else None,
             "oldest_open": self.oldest_open.isoformat() if self.oldest_open else None,
         }
+        if self.full_read_at is not None:
+            state["full_read_at"] = self.full_read_at.isoformat()
+        return state
 
 
 def begin_time(
@@ -98,9 +106,17 @@ def requested_begin(begin: datetime | None) -> datetime | None:
 class CursorTracker:
     """Follows the rows of one instance's read and yields the cursor to store after it."""
 
-    def __init__(self, previous: InstanceCursor | None, now: datetime | None = None) -> None:
+    def __init__(
+        self,
+        previous: InstanceCursor | None,
+        now: datetime | None = None,
+        terminal: Collection[str] = TERMINAL_STATUSES,
+        full_read_at: datetime | None = None,
+    ) -> None:
         self._max: datetime | None = previous.max_created_at if previous else None
         self._oldest_open: datetime | None = None
+        self._terminal = terminal
+        self._full_read_at = full_read_at
         # a created_at ahead of the real clock is a server's error, not a reason to skip
         # everything before it on the next run
         self._ceiling = (now or datetime.now(UTC)) + MAX_CLOCK_SKEW
@@ -110,10 +126,10 @@ class CursorTracker:
         if self._max is None or trusted > self._max:
             self._max = trusted
         # anything not known to be final (including a status we do not know) is re-read
-        if status not in TERMINAL_STATUSES and (
+        if status not in self._terminal and (
             self._oldest_open is None or created_at < self._oldest_open
         ):
             self._oldest_open = created_at
 
     def result(self) -> InstanceCursor:
-        return InstanceCursor(max_created_at=self._max, oldest_open=self._oldest_open)
+        return InstanceCursor(self._max, self._oldest_open, self._full_read_at)

@@ -108,3 +108,8 @@ def one_line(exc: BaseException, limit: int = 500) -> str:
     """The first line of `str(exc)` (the class name if it is empty), at most `limit` long."""
     text = str(exc).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:limit]
+
+
+class ConfigWarning(UserWarning):
+    """A setting that is probably not what was meant (a misspelled key, ENDPOINT beside
+    REGION): the run goes on, and the command prints the warning as one line."""

@@ -1,4 +1,4 @@
-"""One extract of one project: the listing, the plan, the stop signal, statistics, batching.
+"""One extract of one project: the listing, the plans, the stop signal, statistics, batching.
 
 `__init__.py` turns an `Extract` into dlt resources; everything here runs only while dlt
 extracts them, never when the source is created.
@@ -12,21 +12,29 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import dlt
 from dlt.common import logger
 from dlt.common.typing import TDataItems
 
+from .backup_plan import BACKUP_KNOWN_STATUSES, backup_begins
+from .backup_records import shape_backup
 from .batches import ArrowBatcher
 from .client import DcsClient
-from .columns import LOADER_FILE_FORMAT, REJECTED_HINTS, RESTORE_COLUMNS
+from .columns import (
+    BACKUP_COLUMNS,
+    BACKUPS_REJECTED_HINTS,
+    LOADER_FILE_FORMAT,
+    REJECTED_HINTS,
+    RESTORE_COLUMNS,
+)
 from .configuration import SourceSettings
 from .cursors import CursorTracker, InstanceCursor, begin_time, requested_begin
 from .errors import Cancelled, DcsApiError, DcsAuthError, DcsNotFound, RecordError, one_line
 from .ids import shown, valid_instance_id
-from .paging import list_instances
-from .reader import read_instances
+from .paging import iter_backup_pages, iter_restore_pages, list_instances
+from .reader import Pages, read_instances
 from .records import Rejected, rejected_row, shape_instance, shape_restore
 from .settings import INSTANCE_DELETED_CODE, KNOWN_STATUSES
 from .stats import ExtractStats
@@ -47,6 +55,52 @@ class _Planned:
     tracker: CursorTracker
 
 
+class ReadCounts(Protocol):
+    """The figures one kind of record counts into (ExtractStats, or its `backups`)."""
+
+    instances_planned: int
+    instances_read: int
+    instances_skipped: list[str]
+    failures: list[DcsApiError]
+    pages: int
+    rows: int
+    rejected: int
+    unknown_status: int
+
+
+@dataclass(frozen=True)
+class RecordKind:
+    """What differs between reading restores and reading backups."""
+
+    name: str
+    pages: Pages
+    shape: Callable[[Any, str, str], dict[str, Any]]
+    columns: dict[str, Any]
+    rejected_hints: Any
+    id_key: str
+    known_statuses: frozenset[str]
+
+
+RESTORES = RecordKind(
+    "restores",
+    iter_restore_pages,
+    shape_restore,
+    RESTORE_COLUMNS,
+    REJECTED_HINTS,
+    "restore_id",
+    KNOWN_STATUSES,
+)
+BACKUPS = RecordKind(
+    "backups",
+    iter_backup_pages,
+    shape_backup,
+    BACKUP_COLUMNS,
+    BACKUPS_REJECTED_HINTS,
+    "backup_id",
+    BACKUP_KNOWN_STATUSES,
+)
+
+
 class Extract:
     """One extract of one project, from the instance listing to the last restores page.
 
@@ -60,11 +114,13 @@ class Extract:
         stats: ExtractStats,
         progress: Progress | None = None,
         open_since: Mapping[str, datetime] | None = None,
+        open_backups_since: Mapping[str, datetime] | None = None,
     ) -> None:
         self.settings = settings
         self.stats = stats
         self.progress = progress
         self.open_since = dict(open_since or {})
+        self.open_backups_since = dict(open_backups_since or {})
         self.stop = threading.Event()
         self.client: DcsClient | None = None
         self.instance_ids: list[str] = []
@@ -138,35 +194,77 @@ class Extract:
     def restores(self, cursors: dict[str, Any]) -> Iterator[TDataItems]:
         """Read every planned instance; an instance's cursor in `cursors` moves only once it
         has been read to the end. Yields rows, Arrow tables and quarantined records."""
+        yield from self._read(RESTORES, self.plan(cursors), cursors, self.stats)
+
+    def backup_plan(self, cursors: Mapping[str, Any]) -> dict[str, _Planned]:
+        """Where each listed instance's backups read begins (see backup_plan.py)."""
+        begins = backup_begins(
+            cursors,
+            self.instance_ids,
+            datetime.now(UTC),
+            self.settings.lookback,
+            self.settings.start_date,
+            self.open_backups_since,
+        )
+        self.stats.backups.instances_planned = len(begins)
+        return {iid: _Planned(begin, tracker) for iid, (begin, tracker) in begins.items()}
+
+    def backups(self, cursors: dict[str, Any]) -> Iterator[TDataItems]:
+        """Like `restores`, for the backups of every instance, with their own cursors; an
+        instance whose backups read fails is set aside alone (its restores are not)."""
+        yield from self._read(BACKUPS, self.backup_plan(cursors), cursors, self.stats.backups)
+
+    def _read(
+        self,
+        kind: RecordKind,
+        planned: dict[str, _Planned],
+        cursors: dict[str, Any],
+        counts: ReadCounts,
+    ) -> Iterator[TDataItems]:
         if self.client is None:
-            raise RuntimeError("Extract.restores() before Extract.instances()")
+            raise RuntimeError(f"Extract.{kind.name}() before Extract.instances()")
         set_aside = values_set_aside()
         try:
-            yield from self._restores(self.client, cursors)
+            yield from self._records(kind, planned, self.client, cursors, counts)
+        except BaseException:
+            # the consumer went away (an error, Ctrl-C): requests of every read end now
+            self.stop.set()
+            raise
         finally:
             self.stats.values_set_aside += values_set_aside() - set_aside
 
-    def _restores(self, client: DcsClient, cursors: dict[str, Any]) -> Iterator[TDataItems]:
+    def _records(
+        self,
+        kind: RecordKind,
+        planned: dict[str, _Planned],
+        client: DcsClient,
+        cursors: dict[str, Any],
+        counts: ReadCounts,
+    ) -> Iterator[TDataItems]:
         # garbage with finalizers (dlt's DuckDB connection pools of the state sync) is
         # collected now, not while the readers run: a Ctrl-C that lands in a finalizer is
         # swallowed by Python ("Exception ignored in ... __del__"), and the run would go on
         gc.collect()
-        planned = self.plan(cursors)
         order = [(iid, requested_begin(p.begin)) for iid, p in planned.items()]
         stats, settings = self.stats, self.settings
         last_report = time.monotonic()
         batcher: ArrowBatcher | None = None
         arrow = LOADER_FILE_FORMAT == "parquet"
         failed_in_a_row = 0
-        events = read_instances(client, order, settings.page_size, settings.concurrency, self.stop)
+        # this read's own stop: its end must not stop the other kind's read; the run's stop
+        # (self.stop, which the client watches) ends both
+        done = threading.Event()
+        events = read_instances(
+            client, order, settings.page_size, settings.concurrency, done, kind.pages
+        )
         for event in events:
             if arrow and batcher is None:
                 # made once the readers run: its imports take ~0.4 s, while the buffer fills
-                batcher = ArrowBatcher(RESTORE_COLUMNS)
+                batcher = ArrowBatcher(kind.columns)
             instance = planned[event.instance_id]
             if event.items is not None:
-                stats.pages += 1
-                rows, rejected = self._page(event.instance_id, event.items, instance)
+                counts.pages += 1
+                rows, rejected = self._page(kind, event.instance_id, event.items, instance, counts)
                 if batcher is not None:
                     unusual = []
                     for row in rows:
@@ -178,60 +276,72 @@ class Extract:
                 if rows:
                     yield rows
                 if rejected:
-                    yield dlt.mark.with_hints(rejected, REJECTED_HINTS, create_table_variant=True)
+                    yield dlt.mark.with_hints(
+                        rejected, kind.rejected_hints, create_table_variant=True
+                    )
             elif event.error is None:
                 cursors[event.instance_id] = instance.tracker.result().to_state()
-                stats.instances_read += 1
+                counts.instances_read += 1
                 failed_in_a_row = 0
             elif isinstance(event.error, Cancelled):
                 pass
             elif isinstance(event.error, DcsNotFound) and event.error.code == INSTANCE_DELETED_CODE:
                 logger.warning(f"{event.error}; the instance was deleted, skipping it")
-                stats.instances_skipped.append(event.instance_id)
+                counts.instances_skipped.append(event.instance_id)
             elif isinstance(event.error, Exception):
                 # that instance is set aside: what it read still loads, its cursor stays put
                 failure = instance_failure(event.instance_id, event.error)
+                if kind is BACKUPS:
+                    failure = backups_failure(failure)
                 logger.warning(str(failure))
-                stats.failures.append(failure)
+                counts.failures.append(failure)
                 failed_in_a_row += 1
                 if systemic(failure) or failed_in_a_row >= FAILURES_TO_STOP:
                     # the API, not one instance, is failing: stop starting the others
                     self.stop.set()
+                    done.set()
             else:
                 self.stop.set()
                 raise event.error  # KeyboardInterrupt, SystemExit: the process is ending
             if self.progress and time.monotonic() - last_report >= PROGRESS_EVERY_S:
                 last_report = time.monotonic()
                 self.progress(
-                    f"restores: {stats.instances_read}/{stats.instances_planned} instances, "
-                    f"{stats.rows} rows, {stats.requests} requests"
+                    f"{kind.name}: {counts.instances_read}/{counts.instances_planned} instances, "
+                    f"{counts.rows} rows, {stats.requests} requests"
                 )
         if batcher is not None:
             yield from batcher.flush()
 
     def _page(
-        self, instance_id: str, items: list[Any], instance: _Planned
+        self,
+        kind: RecordKind,
+        instance_id: str,
+        items: list[Any],
+        instance: _Planned,
+        counts: ReadCounts,
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Shape one page: the rows to load, and the quarantine rows of records set aside."""
         settings, begin = self.settings, instance.begin
         rows, rejected = [], []
         for raw in items:
             try:
-                row = shape_restore(raw, settings.project_id, instance_id)
+                row = kind.shape(raw, settings.project_id, instance_id)
             except RecordError as exc:  # shaping raises nothing else
                 rejected.append(
-                    rejected_row(Rejected(str(exc), raw), settings.project_id, instance_id)
+                    rejected_row(
+                        Rejected(str(exc), raw), settings.project_id, instance_id, kind.id_key
+                    )
                 )
                 continue
             row["endpoint"] = settings.endpoint
             if begin is not None and row["created_at"] < begin:
                 continue  # before the window (margin, or a server ignoring begin_time)
-            if row["status"] not in KNOWN_STATUSES:
-                self.stats.unknown_status += 1
+            if row["status"] not in kind.known_statuses:
+                counts.unknown_status += 1
             instance.tracker.observe(row["created_at"], row["status"])
             rows.append(row)
-        self.stats.rows += len(rows)
-        self.stats.rejected += len(rejected)
+        counts.rows += len(rows)
+        counts.rejected += len(rejected)
         return rows, rejected
 
 
@@ -252,6 +362,18 @@ def instance_failure(instance_id: str, error: BaseException) -> DcsApiError:
         code="unexpected_error",
         instance_id=instance_id,
     )
+
+
+def backups_failure(error: DcsApiError) -> DcsApiError:
+    """The same failure, saying that only the instance's backups are set aside."""
+    failure = type(error)(
+        f"backups of {error}; that instance's backups are set aside (their cursor stays), "
+        "its restores are not",
+        status=error.status,
+        code=error.code,
+        instance_id=error.instance_id,
+    )
+    return failure
 
 
 def systemic(error: DcsApiError) -> bool:

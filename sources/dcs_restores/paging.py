@@ -1,4 +1,4 @@
-"""Offset/limit paging over the DCS list APIs (instances, restores), bounded against odd servers.
+"""Offset/limit paging over the DCS list APIs (instances, restores, backups), bounded.
 
 Pages overlap by a few rows. The last row of a page must show up again in the next one: when
 it does not, rows moved under the reader (restores deleted while it paged shift the later ones
@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from dlt.common import logger
 
+from .backup_plan import BACKUPS_PATH
 from .client import DcsClient
 from .errors import DcsApiError
 from .ids import valid_instance_id
@@ -182,11 +183,12 @@ def list_instances(client: DcsClient, page_size: int) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def restores_path(project_id: str, instance_id: str) -> str:
-    """The restores route of one instance; the id is checked and escaped, never trusted."""
+def restores_path(project_id: str, instance_id: str, template: str = RESTORES_PATH) -> str:
+    """The restores (or `template`'s) route of one instance; the id is checked and escaped,
+    never trusted."""
     if not valid_instance_id(instance_id):
         raise ValueError(f"not an instance id: {instance_id[:80]!r}")
-    return RESTORES_PATH.format(project_id=project_id, instance_id=quote(instance_id, safe=""))
+    return template.format(project_id=project_id, instance_id=quote(instance_id, safe=""))
 
 
 def iter_restore_pages(
@@ -196,3 +198,14 @@ def iter_restore_pages(
     path = restores_path(client.project_id, instance_id)
     params = {"begin_time": format_begin_time(begin)} if begin else {}
     yield from iter_pages(client, path, "restore_record_response", page_size, params, instance_id)
+
+
+def iter_backup_pages(
+    client: DcsClient, instance_id: str, begin: datetime | None, page_size: int
+) -> Iterator[list[Any]]:
+    """Yield the raw backup records of one instance created at or after `begin`, page by page."""
+    path = restores_path(client.project_id, instance_id, BACKUPS_PATH)
+    params = {"begin_time": format_begin_time(begin)} if begin else {}
+    yield from iter_pages(
+        client, path, "backup_record_response", page_size, params, instance_id, "backup_id"
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +15,8 @@ from .errors import Cancelled
 from .paging import iter_restore_pages
 
 _PUT_POLL_S = 0.2
+# reads one instance's pages: (client, instance_id, begin, page_size) -> pages
+Pages = Callable[[DcsClient, str, datetime | None, int], Iterator[list[Any]]]
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,11 @@ def read_instances(
     page_size: int,
     concurrency: int,
     stop: threading.Event,
+    pages: Pages = iter_restore_pages,
 ) -> Generator[Event, None, None]:
     """Read every (instance_id, begin) of `plan` with up to `concurrency` instances at once.
+
+    `pages` reads one instance (restores by default, or backups).
 
     Pages wait for the consumer in a buffer of at most two full pages' records per reader, so
     memory stays flat however long an instance's history is.
@@ -95,7 +100,7 @@ def read_instances(
         try:
             if stop.is_set():
                 raise Cancelled()
-            for items in iter_restore_pages(client, instance_id, begin, page_size):
+            for items in pages(client, instance_id, begin, page_size):
                 buffer.put(Event(instance_id, items=items))
                 if stop.is_set():
                     raise Cancelled()

@@ -238,26 +238,35 @@ def _progress(value: Any, flags: list[str]) -> float | None:
     return None
 
 
-def _restore_id(value: Any) -> str:
+def record_id(value: Any, name: str = "restore_id") -> str:
+    """Return a record's id (field `name`) as text.
+
+    Raises:
+        RecordError: the id is missing, too long, not printable or of a wrong JSON type.
+    """
     kind = type(value)
     if kind is str:
-        restore_id: str = value.strip()
+        found: str = value.strip()
     elif kind is int or kind is float:
-        restore_id = str(value)
+        found = str(value)
     elif value is None or ((kind is dict or kind is list) and not value):
-        restore_id = ""
+        found = ""
     else:
-        raise RecordError(f"field restore_id has type {kind.__name__}, expected a string")
-    if not restore_id:
-        raise RecordError("record has no restore_id")
-    if len(restore_id) > MAX_RESTORE_ID_CHARS:
+        raise RecordError(f"field {name} has type {kind.__name__}, expected a string")
+    if not found:
+        raise RecordError(f"record has no {name}")
+    if len(found) > MAX_RESTORE_ID_CHARS:
         raise RecordError(
-            f"restore_id is {len(restore_id)} characters long, more than {MAX_RESTORE_ID_CHARS}"
+            f"{name} is {len(found)} characters long, more than {MAX_RESTORE_ID_CHARS}"
         )
-    if not restore_id.isprintable():
+    if not found.isprintable():
         # control characters, NUL, lone surrogates: not an id anyone can look up
-        raise RecordError(f"restore_id {excerpt(restore_id)} has characters that are not printable")
-    return restore_id
+        raise RecordError(f"{name} {excerpt(found)} has characters that are not printable")
+    return found
+
+
+def _restore_id(value: Any) -> str:
+    return record_id(value, "restore_id")
 
 
 def _updated_at(value: Any, created_at: datetime, flags: list[str]) -> datetime | None:
@@ -392,11 +401,13 @@ def _shape_instance(raw: Any, project_id: str) -> dict[str, Any]:
     return row
 
 
-def rejected_row(rejected: Rejected, project_id: str, instance_id: str) -> dict[str, Any]:
+def rejected_row(
+    rejected: Rejected, project_id: str, instance_id: str, id_key: str = "restore_id"
+) -> dict[str, Any]:
     """Return the quarantine row for a record that could not be loaded.
 
     The raw record is kept as JSON text (NUL and surrogates escaped, NaN as `NaN`), cut at
-    MAX_RAW_RECORD_CHARS; its restore_id becomes a column only when it is a usable id.
+    MAX_RAW_RECORD_CHARS; its id (`id_key`) becomes a column only when it is a usable id.
     """
     try:
         raw_json = json.dumps(rejected.raw, sort_keys=True, default=str)
@@ -406,15 +417,15 @@ def rejected_row(rejected: Rejected, project_id: str, instance_id: str) -> dict[
     key = f"{project_id}/{instance_id}/{raw_json}"
     # surrogatepass: an instance id with a lone surrogate still hashes
     digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
-    restore_id = rejected.raw.get("restore_id") if isinstance(rejected.raw, dict) else None
+    raw_id = rejected.raw.get(id_key) if isinstance(rejected.raw, dict) else None
     try:
-        usable_id: str | None = _restore_id(restore_id) if isinstance(restore_id, str) else None
+        usable_id: str | None = record_id(raw_id, id_key) if isinstance(raw_id, str) else None
     except RecordError:
         usable_id = None
     return {
         "record_hash": digest,
-        # when the record has a usable id, so a rejected restore can be found
-        "restore_id": usable_id,
+        # when the record has a usable id, so a rejected record can be found
+        id_key: usable_id,
         "project_id": project_id,
         "instance_id": storable(instance_id),
         "reason": storable(rejected.reason, 2000),

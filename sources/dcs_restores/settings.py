@@ -16,6 +16,12 @@ def env_var(key: str) -> str:
 
 
 HUAWEI_ENDPOINT = "https://dcs.{region}.myhuaweicloud.com"
+# Open Telekom Cloud regions whose DCS endpoint is known (dcs_api.md, section 5); other
+# regions are Huawei Cloud's
+OTC_ENDPOINT = "https://dcs.{region}.otc.t-systems.com"
+OTC_REGIONS = frozenset({"eu-de", "eu-nl"})
+# OTC regions without a verified DCS host: the user names the endpoint
+OTC_UNKNOWN_REGIONS = frozenset({"eu-ch2"})
 INSTANCES_PATH = "/v2/{project_id}/instances"
 RESTORES_PATH = "/v2/{project_id}/instances/{instance_id}/restores"
 

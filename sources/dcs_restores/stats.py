@@ -12,6 +12,21 @@ REQUEST_COUNTERS = ("requests", "retries", "auth_failures", "throttled")
 
 
 @dataclass
+class BackupStats:
+    """Figures of the backups read of one extract (the requests count into ExtractStats)."""
+
+    instances_planned: int = 0
+    instances_read: int = 0
+    instances_skipped: list[str] = field(default_factory=list)
+    # instances whose backups were set aside (their restores are not affected)
+    failures: list[DcsApiError] = field(default_factory=list)
+    pages: int = 0
+    rows: int = 0
+    rejected: int = 0
+    unknown_status: int = 0
+
+
+@dataclass
 class ExtractStats:
     """Figures of one extract of one project."""
 
@@ -30,6 +45,7 @@ class ExtractStats:
     retries: int = 0
     auth_failures: int = 0
     throttled: int = 0
+    backups: BackupStats = field(default_factory=BackupStats)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def count(self, counter: str, by: int = 1) -> None:

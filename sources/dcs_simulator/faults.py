@@ -35,8 +35,8 @@ ODD_RECORDS = (
 class FaultRule:
     """One kind of fault for requests matching `match`.
 
-    `match` is a request kind ("restores", "backups", "instances", "instance"), "any", or an
-    instance id.
+    `match` is a request kind ("restores", "backups", "instances", "instance"), "any", an
+    instance id (its requests but its backups), or "<kind>:<instance id>".
     The rule fires on the first `times` matching requests (all when None), each with seeded
     `probability`, after sleeping `delay_s`. `code` replaces the error code of a 401/403/404
     answer (e.g. "APIGW.0307", "DCS.1002"); "404" means the instance was deleted (DCS.3022).
@@ -55,9 +55,18 @@ class FaultRule:
             raise ValueError(f"unknown fault kind {self.kind!r}; use one of {FAULT_KINDS}")
 
     def matches(self, kind: str, instance_id: str | None) -> bool:
-        """Return whether a request of `kind` (about `instance_id`) is subject to this rule."""
-        return self.match in ("any", kind) or (
-            instance_id is not None and self.match == instance_id
+        """Return whether a request of `kind` (about `instance_id`) is subject to this rule.
+
+        A bare instance id takes that instance's requests except its backups (rules written
+        before the backups route keep hitting the same requests); "<kind>:<instance id>" takes
+        only that kind of request of that instance.
+        """
+        if self.match in ("any", kind):
+            return True
+        if instance_id is None:
+            return False
+        return self.match == f"{kind}:{instance_id}" or (
+            self.match == instance_id and kind != "backups"
         )
 
 
@@ -122,7 +131,7 @@ def fault_reply(rule: FaultRule, request_id: str) -> Reply:
         html = b"<html><body><h1>Service maintenance</h1></body></html>"
         return Reply(200, raw=html, content_type="text/html;charset=UTF-8")
     if kind == "garbage200":
-        if rule.match == "backups":
+        if rule.match.startswith("backups"):
             return Reply(200, raw=b'{"backup_record_response": [{"backup_id": "')
         return Reply(200, raw=b'{"restore_record_response": [{"restore_id": "')
     if kind == "shape200":

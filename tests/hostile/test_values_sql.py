@@ -5,14 +5,20 @@ PostgreSQL text refuses (NUL) or parquet cannot encode (lone surrogates) load th
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 from dcs_restores_pipeline.runner import make_pipeline, run
-from dcs_restores_pipeline.views import VIEWS, apply_models_duckdb, model_files, render_view
+from dcs_restores_pipeline.views import (
+    VIEWS,
+    apply_models_duckdb,
+    model_files,
+    pin_clock_sql,
+    render_view,
+)
 
 from tests.conftest import Runner, expected_restores
 from tests.hostile.conftest import Start
@@ -33,6 +39,8 @@ GUARD_ROWS = [
     ("r-x3", "proj-1", "inst-b", "failed", None, 0.0, "-infinity", "2024-03-06 15:00:00+00"),
 ]  # fmt: skip
 ROWS = [*HAND_RESTORES, *GUARD_ROWS]
+# one "now" for both databases, so the ages in the readiness views compare
+CLOCK = datetime(2024, 4, 1, tzinfo=UTC)
 INSERT_RESTORES = (
     "insert into dcs.restores (restore_id, project_id, instance_id, status, error_code,"
     " progress, created_at, updated_at, _dlt_load_id, _dlt_id)"
@@ -73,6 +81,7 @@ def duck_with_guard_rows() -> duckdb.DuckDBPyConnection:
     con.executemany(INSERT_RESTORES.format(p="?"), [(*row, f"dlt-{row[0]}") for row in ROWS])
     con.executemany(INSERT_INSTANCES.format(p="?"), [(*row, f"dlt-{row[0]}") for row in INSTANCES])
     apply_models_duckdb(con, SCHEMA)
+    con.execute(pin_clock_sql(SCHEMA, CLOCK))
     return con
 
 
@@ -137,6 +146,7 @@ def test_views_on_postgres_match_duckdb_with_the_guard_rows(
             )
             for path in model_files():
                 cur.execute(render_view(path, SCHEMA))
+            cur.execute(pin_clock_sql(SCHEMA, CLOCK))
 
             def fetch(view: str) -> list[tuple[Any, ...]]:
                 cur.execute(f"select * from {SCHEMA}.{view}")

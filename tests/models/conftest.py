@@ -6,11 +6,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import pytest
-from dcs_restores_pipeline.views import apply_models_duckdb
+from dcs_restores_pipeline.views import apply_models_duckdb, pin_clock_sql
 
 SCHEMA = "dcs"
 
@@ -141,3 +142,161 @@ def hand_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def report_database(demo_database: Path) -> Path:
     """The database the report and notebook tests read: one built by the real demo."""
     return demo_database
+
+
+# --- the readiness cases: backups beside restores, the clock pinned at READINESS_NOW ----------
+
+READINESS_NOW = "2024-04-01 12:00:00+00"
+
+# the columns of the loaded table (the backups contract), with dlt's own
+BACKUPS_DDL = """
+create table dcs.backups (
+    backup_id text not null,
+    project_id text,
+    instance_id text,
+    endpoint text,
+    backup_name text,
+    period text,
+    size bigint,
+    backup_type text,
+    backup_format text,
+    status text,
+    progress double,
+    error_code text,
+    remark text,
+    is_support_restore boolean,
+    created_at timestamp with time zone,
+    updated_at timestamp with time zone,
+    execution_at timestamp with time zone,
+    invalid_fields text,
+    _dlt_load_id text,
+    _dlt_id text
+)
+"""
+
+# instance_id, project_id, name; i-unlisted restores but is not listed
+READINESS_INSTANCES = [
+    ("i-own", "proj-1", "own-history"),
+    ("i-fleet", "proj-1", "fleet-sized"),
+    ("i-streak", "proj-1", "streak"),
+    ("i-nosize", "proj-2", "no-size"),
+    ("i-none", "proj-2", "never"),
+    ("i-old", "proj-2", "old-backups"),
+]
+
+# backup_id, project_id, instance_id, backup_type, status, size, is_support_restore, created_at
+READINESS_BACKUPS = [
+    ("b-o1", "proj-1", "i-own", "auto", "succeed", 1000, True, "2024-03-20 00:00:00+00"),
+    ("b-o2", "proj-1", "i-own", "auto", "succeed", 1000, True, "2024-03-20 00:00:00+00"),
+    ("b-o3", "proj-1", "i-own", "auto", "succeed", 1000, True, "2024-03-20 00:00:00+00"),
+    ("b-o4", "proj-1", "i-own", "manual", "succeed", 1000, True, "2024-03-20 00:00:00+00"),
+    ("b-o5", "proj-1", "i-own", "auto", "succeed", 1000, True, "2024-04-01 00:00:00+00"),
+    ("b-f1", "proj-1", "i-fleet", "manual", "succeed", 2000, True, "2024-03-20 13:00:00+00"),
+    ("b-f2", "proj-1", "i-fleet", "auto", "succeed", 10000, True, "2024-04-01 11:00:00+00"),
+    ("b-s", "proj-1", "i-streak", "auto", "succeed", 4000, True, "2024-03-19 00:00:00+00"),
+    ("b-n1", "proj-2", "i-none", "auto", "succeed", 500, True, "2024-04-01 06:00:00+00"),
+    # i-old: the one restorable backup is old; newer ones failed, cannot restore or expired
+    ("b-x1", "proj-2", "i-old", "auto", "succeed", 100, True, "2024-02-01 12:00:00+00"),
+    ("b-x2", "proj-2", "i-old", "auto", "failed", None, False, "2024-03-31 00:00:00+00"),
+    ("b-x3", "proj-2", "i-old", "auto", "succeed", 800, False, "2024-03-31 01:00:00+00"),
+    ("b-x4", "proj-2", "i-old", "manual", "expired", 800, True, "2024-03-01 00:00:00+00"),
+]  # fmt: skip
+
+# restore_id, project_id, instance_id, backup_id, status, created_at, updated_at
+READINESS_RESTORES = [
+    # i-own: four successes (100..400 s), then one restore running long and one just started
+    ("r-o1", "proj-1", "i-own", "b-o1", "succeed", "2024-03-20 10:00:00+00", "2024-03-20 10:01:40+00"),
+    ("r-o2", "proj-1", "i-own", "b-o2", "succeed", "2024-03-20 11:00:00+00", "2024-03-20 11:03:20+00"),
+    ("r-o3", "proj-1", "i-own", "b-o3", "succeed", "2024-03-20 12:00:00+00", "2024-03-20 12:05:00+00"),
+    ("r-o4", "proj-1", "i-own", "b-o4", "succeed", "2024-03-20 13:00:00+00", "2024-03-20 13:06:40+00"),
+    ("r-o5", "proj-1", "i-own", "b-o5", "restoring", "2024-04-01 11:43:20+00", "2024-04-01 11:50:00+00"),
+    ("r-o6", "proj-1", "i-own", "b-o5", "waiting", "2024-04-01 11:58:20+00", None),
+    # i-fleet: one success, too few for its own expectation; the running one has a sized backup
+    ("r-f1", "proj-1", "i-fleet", "b-f1", "succeed", "2024-03-20 14:00:00+00", "2024-03-20 14:08:20+00"),
+    ("r-f2", "proj-1", "i-fleet", "b-f2", "restoring", "2024-04-01 11:26:40+00", None),
+    # i-streak: a failure, a success, then three failures
+    ("r-s0", "proj-1", "i-streak", "b-s", "failed", "2024-03-20 08:00:00+00", "2024-03-20 08:01:00+00"),
+    ("r-s1", "proj-1", "i-streak", "b-s", "succeed", "2024-03-20 09:00:00+00", "2024-03-20 09:33:20+00"),
+    ("r-s2", "proj-1", "i-streak", "b-s", "failed", "2024-03-21 09:00:00+00", "2024-03-21 09:00:30+00"),
+    ("r-s3", "proj-1", "i-streak", "b-s", "failed", "2024-03-22 09:00:00+00", "2024-03-22 09:00:30+00"),
+    ("r-s4", "proj-1", "i-streak", "b-s", "failed", "2024-03-23 09:00:00+00", "2024-03-23 09:00:30+00"),
+    # i-nosize: running, and its backup is not among the backups
+    ("r-n1", "proj-2", "i-nosize", "b-missing", "restoring", "2024-04-01 10:00:00+00", None),
+    ("r-x1", "proj-2", "i-old", "b-x1", "succeed", "2024-02-02 12:00:00+00", "2024-02-02 12:00:10+00"),
+    ("r-u1", "proj-1", "i-unlisted", None, "cancelled", "2024-03-20 15:00:00+00", "2024-03-20 15:01:00+00"),
+]  # fmt: skip
+
+INSERT_READINESS = (
+    (
+        "insert into dcs.restores (restore_id, project_id, instance_id, backup_id, status,"
+        " created_at, updated_at, _dlt_load_id, _dlt_id)"
+        " values ({p}, {p}, {p}, {p}, {p}, {p}, {p}, 'load-1', {p})",
+        [(*row, f"dlt-{row[0]}") for row in READINESS_RESTORES],
+    ),
+    (
+        "insert into dcs.instances (instance_id, project_id, name, _dlt_load_id, _dlt_id)"
+        " values ({p}, {p}, {p}, 'load-1', {p})",
+        [(*row, f"dlt-{row[0]}") for row in READINESS_INSTANCES],
+    ),
+    (
+        "insert into dcs.backups (backup_id, project_id, instance_id, backup_type, status, size,"
+        " is_support_restore, created_at, backup_format, _dlt_load_id, _dlt_id)"
+        " values ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, 'rdb', 'load-1', {p})",
+        [(*row, f"dlt-{row[0]}") for row in READINESS_BACKUPS],
+    ),
+)
+
+
+# values a server controls that must never give a negative, infinite or overflowing age
+READINESS_GUARDS = [
+    (
+        "insert into dcs.backups (backup_id, instance_id, status, size, is_support_restore,"
+        " created_at) values ('b-neg', 'i-g', 'succeed', -5, true, '2024-03-30 00:00:00+00'),"
+        " ('b-late', 'i-g', 'succeed', 10, true, '2024-03-31 00:00:00+00'),"
+        " ('b-huge', 'i-g', 'succeed', 9223372036854775807, true, '2024-03-01 00:00:00+00')"
+    ),
+    (
+        "insert into dcs.restores (restore_id, project_id, instance_id, backup_id, status,"
+        " created_at, updated_at) values"
+        " ('r-g1', 'p', 'i-g', 'b-neg', 'succeed', '2024-03-30 01:00:00+00',"
+        "  '2024-03-30 01:00:10+00'),"
+        " ('r-g2', 'p', 'i-g', 'b-late', 'succeed', '2024-03-30 02:00:00+00',"
+        "  '2024-03-30 02:00:10+00'),"
+        " ('r-g3', 'p', 'i-g', null, 'waiting', '2024-04-01 13:00:00+00', null),"
+        " ('r-g4', 'p', 'i-g', null, 'waiting', '-infinity', null),"
+        " ('r-g5', 'p', 'i-g', 'b-huge', 'restoring', '2024-04-01 11:00:00+00', null)"
+    ),
+]
+
+
+def create_readiness(con: duckdb.DuckDBPyConnection) -> None:
+    """Schema dcs with the readiness rows, the views, and the clock pinned at READINESS_NOW."""
+    create_tables(con)
+    con.execute(BACKUPS_DDL)
+    for sql, rows in INSERT_READINESS:
+        con.executemany(sql.format(p="?"), rows)
+    apply_models_duckdb(con, SCHEMA)
+    con.execute(pin_clock_sql(SCHEMA, readiness_now()))
+
+
+def readiness_now() -> datetime:
+    return datetime.fromisoformat(READINESS_NOW)
+
+
+@pytest.fixture
+def readiness_db() -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory database with the readiness rows; session zone far from UTC."""
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'America/Los_Angeles'")
+    create_readiness(con)
+    yield con
+    con.close()
+
+
+@pytest.fixture
+def readiness_database(tmp_path: Path) -> Path:
+    """A DuckDB file with the readiness rows and the pinned clock, closed after writing."""
+    path = tmp_path / "readiness.duckdb"
+    with duckdb.connect(str(path)) as con:
+        create_readiness(con)
+    return path

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 from dcs_restores_pipeline import views
 from dcs_restores_pipeline.views import (
+    CLOCK_VIEW,
     LAYERS,
     MODELS_DIR,
+    OPTIONAL_TABLES,
     SOURCE_TABLES,
     VIEWS,
     layer,
@@ -17,7 +19,8 @@ from dcs_restores_pipeline.views import (
     reads,
 )
 
-STAGING = {"stg_instances", "stg_restores"}
+STAGING = {"stg_backups", "stg_clock", "stg_instances", "stg_restores"}
+LOADED = set(SOURCE_TABLES) | set(OPTIONAL_TABLES)
 
 
 def test_each_view_is_in_its_layer_folder() -> None:
@@ -31,31 +34,42 @@ def test_each_view_is_in_its_layer_folder() -> None:
 
 def test_every_loaded_table_has_one_staging_view() -> None:
     staged = {
-        table: [path.stem for path in model_files() if table in reads(path)]
-        for table in SOURCE_TABLES
+        table: [path.stem for path in model_files() if table in reads(path)] for table in LOADED
     }
-    assert staged == {"restores": ["stg_restores"], "instances": ["stg_instances"]}
+    assert staged == {
+        "restores": ["stg_restores"],
+        "instances": ["stg_instances"],
+        "backups": ["stg_backups"],
+    }
 
 
 def test_staging_reads_only_loaded_tables_and_marts_never_do() -> None:
     for path in model_files():
         if layer(path) == "staging":
-            assert reads(path) and reads(path) <= set(SOURCE_TABLES), path.stem
+            # the clock reads no table: it is the one place a view reads the time
+            assert path.stem == CLOCK_VIEW or reads(path), path.stem
+            assert reads(path) <= LOADED, path.stem
         else:
-            assert not reads(path) & set(SOURCE_TABLES), path.stem
+            assert not reads(path) & LOADED, path.stem
 
 
 def test_the_order_puts_staging_before_the_marts() -> None:
     layers = [layer(path) for path in model_files()]
     assert layers == sorted(layers, key=LAYERS.index)
-    assert [path.stem for path in model_files()][:2] == ["stg_instances", "stg_restores"]
+    assert [path.stem for path in model_files()][:4] == sorted(STAGING)
 
 
 def test_lineage_of_the_marts() -> None:
     # what each mart reads; the README's lineage lines say the same
     assert {path.stem: sorted(reads(path)) for path in model_files()} == {
+        "stg_backups": ["backups"],
+        "stg_clock": [],
         "stg_instances": ["instances"],
         "stg_restores": ["restores"],
+        "restore_context": ["stg_backups", "stg_restores"],
+        "restore_daily": ["stg_restores"],
+        "restores_in_progress": ["restore_context", "stg_clock", "stg_restores"],
+        "instance_readiness": ["stg_backups", "stg_clock", "stg_instances", "stg_restores"],
         "restore_error_codes": [],
         "restore_durations": ["stg_restores"],
         "restore_failure_rates": ["stg_restores"],

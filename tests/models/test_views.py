@@ -173,24 +173,24 @@ def test_restore_slowest(db: duckdb.DuckDBPyConnection) -> None:
 def test_stg_restores(db: duckdb.DuckDBPyConnection) -> None:
     wk1, wk2 = date(2024, 3, 4), date(2024, 3, 11)
     # columns after the timestamps: created_day, created_week, is_in_progress, is_finished,
-    # is_failed, duration_seconds
+    # is_failed, duration_seconds, backup_id
     assert fetch(db, "stg_restores", "restore_id") == [
-        ("r-a1", "proj-1", "inst-a", "succeed", None, ts("2024-03-04 10:00:00"), ts("2024-03-04 10:02:00"), date(2024, 3, 4), wk1, False, True, False, 120.0),
-        ("r-a2", "proj-1", "inst-a", "failed", "dcs.08.0002", ts("2024-03-04 12:00:00"), ts("2024-03-04 12:30:00"), date(2024, 3, 4), wk1, False, True, True, 1800.0),
-        ("r-a3", "proj-1", "inst-a", "succeed", None, ts("2024-03-04 22:30:00"), ts("2024-03-04 22:31:00.5"), date(2024, 3, 4), wk1, False, True, False, 60.5),
-        ("r-a4", "proj-1", "inst-a", "failed", "dcs.08.0007", ts("2024-03-11 09:00:00"), ts("2024-03-11 09:10:00"), date(2024, 3, 11), wk2, False, True, True, 600.0),
-        ("r-a5", "proj-1", "inst-a", "restoring", None, ts("2024-03-11 10:00:00"), ts("2024-03-11 10:05:00"), date(2024, 3, 11), wk2, True, False, False, None),
-        ("r-b1", "proj-1", "inst-b", "failed", None, ts("2024-03-05 08:00:00"), ts("2024-03-05 08:01:30"), date(2024, 3, 5), wk1, False, True, True, 90.0),
-        ("r-b2", "proj-1", "inst-b", "succeed", None, ts("2024-03-05 09:00:00"), ts("2024-03-05 09:04:00"), date(2024, 3, 5), wk1, False, True, False, 240.0),
-        ("r-b3", "proj-1", "inst-b", "failed", "dcs.08.9999", ts("2024-03-06 10:00:00"), ts("2024-03-06 10:00:45"), date(2024, 3, 6), wk1, False, True, True, 45.0),
-        ("r-b4", "proj-1", "inst-b", "cancelled", None, ts("2024-03-06 11:00:00"), ts("2024-03-06 11:01:00"), date(2024, 3, 6), wk1, False, False, False, None),
-        ("r-b5", "proj-1", "inst-b", "failed", None, ts("2024-03-06 12:00:00"), None, date(2024, 3, 6), wk1, False, True, True, None),
-        ("r-b6", "proj-1", "inst-b", "succeed", None, ts("2024-03-06 13:00:00"), ts("2024-03-06 13:00:20"), date(2024, 3, 6), wk1, False, True, False, 20.0),
-        ("r-c1", "proj-2", "inst-c", "waiting", None, ts("2024-03-07 08:00:00"), None, date(2024, 3, 7), wk1, True, False, False, None),
-        ("r-c2", "proj-2", "inst-c", "restoring", None, ts("2024-03-07 09:00:00"), ts("2024-03-07 09:01:00"), date(2024, 3, 7), wk1, True, False, False, None),
-        ("r-d1", "proj-2", "inst-d", "succeed", None, ts("2024-03-12 06:00:00"), ts("2024-03-12 06:00:30"), date(2024, 3, 12), wk2, False, True, False, 30.0),
-        ("r-d2", "proj-2", "inst-d", "failed", "dcs.08.0002", ts("2024-03-12 07:00:00"), ts("2024-03-12 07:20:00"), date(2024, 3, 12), wk2, False, True, True, 1200.0),
-        ("r-d3", "proj-2", "inst-d", "failed", None, ts("2024-03-12 08:00:00"), ts("2024-03-12 08:05:00"), date(2024, 3, 12), wk2, False, True, True, 300.0),
+        ("r-a1", "proj-1", "inst-a", "succeed", None, ts("2024-03-04 10:00:00"), ts("2024-03-04 10:02:00"), date(2024, 3, 4), wk1, False, True, False, 120.0, None),
+        ("r-a2", "proj-1", "inst-a", "failed", "dcs.08.0002", ts("2024-03-04 12:00:00"), ts("2024-03-04 12:30:00"), date(2024, 3, 4), wk1, False, True, True, 1800.0, None),
+        ("r-a3", "proj-1", "inst-a", "succeed", None, ts("2024-03-04 22:30:00"), ts("2024-03-04 22:31:00.5"), date(2024, 3, 4), wk1, False, True, False, 60.5, None),
+        ("r-a4", "proj-1", "inst-a", "failed", "dcs.08.0007", ts("2024-03-11 09:00:00"), ts("2024-03-11 09:10:00"), date(2024, 3, 11), wk2, False, True, True, 600.0, None),
+        ("r-a5", "proj-1", "inst-a", "restoring", None, ts("2024-03-11 10:00:00"), ts("2024-03-11 10:05:00"), date(2024, 3, 11), wk2, True, False, False, None, None),
+        ("r-b1", "proj-1", "inst-b", "failed", None, ts("2024-03-05 08:00:00"), ts("2024-03-05 08:01:30"), date(2024, 3, 5), wk1, False, True, True, 90.0, None),
+        ("r-b2", "proj-1", "inst-b", "succeed", None, ts("2024-03-05 09:00:00"), ts("2024-03-05 09:04:00"), date(2024, 3, 5), wk1, False, True, False, 240.0, None),
+        ("r-b3", "proj-1", "inst-b", "failed", "dcs.08.9999", ts("2024-03-06 10:00:00"), ts("2024-03-06 10:00:45"), date(2024, 3, 6), wk1, False, True, True, 45.0, None),
+        ("r-b4", "proj-1", "inst-b", "cancelled", None, ts("2024-03-06 11:00:00"), ts("2024-03-06 11:01:00"), date(2024, 3, 6), wk1, False, False, False, None, None),
+        ("r-b5", "proj-1", "inst-b", "failed", None, ts("2024-03-06 12:00:00"), None, date(2024, 3, 6), wk1, False, True, True, None, None),
+        ("r-b6", "proj-1", "inst-b", "succeed", None, ts("2024-03-06 13:00:00"), ts("2024-03-06 13:00:20"), date(2024, 3, 6), wk1, False, True, False, 20.0, None),
+        ("r-c1", "proj-2", "inst-c", "waiting", None, ts("2024-03-07 08:00:00"), None, date(2024, 3, 7), wk1, True, False, False, None, None),
+        ("r-c2", "proj-2", "inst-c", "restoring", None, ts("2024-03-07 09:00:00"), ts("2024-03-07 09:01:00"), date(2024, 3, 7), wk1, True, False, False, None, None),
+        ("r-d1", "proj-2", "inst-d", "succeed", None, ts("2024-03-12 06:00:00"), ts("2024-03-12 06:00:30"), date(2024, 3, 12), wk2, False, True, False, 30.0, None),
+        ("r-d2", "proj-2", "inst-d", "failed", "dcs.08.0002", ts("2024-03-12 07:00:00"), ts("2024-03-12 07:20:00"), date(2024, 3, 12), wk2, False, True, True, 1200.0, None),
+        ("r-d3", "proj-2", "inst-d", "failed", None, ts("2024-03-12 08:00:00"), ts("2024-03-12 08:05:00"), date(2024, 3, 12), wk2, False, True, True, 300.0, None),
     ]  # fmt: skip
 
 
@@ -207,6 +207,12 @@ VIEW_KEYS = {
     "restore_duration_percentiles": "instance_id",
     "restore_failures_by_error_code": "error_code",
     "restore_instance_summary": "instance_id",
+    "stg_backups": "backup_id",
+    "stg_clock": "now_at",
+    "restore_context": "restore_id",
+    "restores_in_progress": "restore_id",
+    "instance_readiness": "instance_id",
+    "restore_daily": "day",
 }
 
 
@@ -225,7 +231,8 @@ def test_key_is_unique(db: duckdb.DuckDBPyConnection, view: str) -> None:
 
 @pytest.mark.parametrize("view", VIEWS)
 def test_empty_database(empty_db: duckdb.DuckDBPyConnection, view: str) -> None:
-    expected = 8 if view == "restore_error_codes" else 0
+    # the clock has its one row whatever the data
+    expected = {"restore_error_codes": 8, "stg_clock": 1}.get(view, 0)
     assert empty_db.execute(f"select count(*) from dcs.{view}").fetchone() == (expected,)
 
 

@@ -91,9 +91,9 @@ def test_missing_configuration_is_reported_before_any_request(tmp_path: Path) ->
         ["run"], tmp_path, {"PYTHONPATH": str(REPO), "DLT_DATA_DIR": str(tmp_path / "dlt")}
     )
     assert result.returncode == 2
-    assert result.stderr.strip() == (
-        "dcs-restores: error: no project id: set SOURCES__DCS_RESTORES__PROJECT_ID "
-        "or project_id under [sources.dcs_restores]"
+    assert result.stderr.strip().startswith(
+        "dcs-restores: error: missing settings: project id (SOURCES__DCS_RESTORES__PROJECT_ID); "
+        "endpoint (SOURCES__DCS_RESTORES__ENDPOINT or SOURCES__DCS_RESTORES__REGION); "
     )
 
 

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import duckdb
-from dcs_restores_pipeline.views import VIEWS, apply_models_duckdb, model_files, render_view
+from dcs_restores_pipeline.views import (
+    VIEWS,
+    apply_models_duckdb,
+    model_files,
+    pin_clock_sql,
+    render_view,
+)
 
 from tests.models.conftest import (
     INSTANCES,
@@ -15,6 +23,9 @@ from tests.models.conftest import (
     insert_rows,
 )
 from tests.postgres.test_postgres import normalise
+
+# one "now" for both databases, so the ages in the readiness views compare
+CLOCK = datetime(2024, 4, 1, tzinfo=UTC)
 
 
 def _postgres_views(url: str) -> dict[str, list[tuple[object, ...]]]:
@@ -43,6 +54,7 @@ def _postgres_views(url: str) -> dict[str, list[tuple[object, ...]]]:
             )
             for path in model_files():
                 cur.execute(render_view(path, SCHEMA))
+            cur.execute(pin_clock_sql(SCHEMA, CLOCK))
             result = {}
             for view in VIEWS:
                 cur.execute(f"select * from {SCHEMA}.{view}")
@@ -59,6 +71,7 @@ def test_hand_written_rows_give_the_same_views(postgres_url: str) -> None:
     create_tables(duck)
     insert_rows(duck)
     apply_models_duckdb(duck, SCHEMA)
+    duck.execute(pin_clock_sql(SCHEMA, CLOCK))
     expected = {
         view: sorted(
             (

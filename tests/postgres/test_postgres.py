@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from dcs_restores_pipeline.runner import make_pipeline, run
-from dcs_restores_pipeline.views import VIEWS
+from dcs_restores_pipeline.views import VIEWS, pin_clock_sql
 
 from tests.conftest import Runner, expected_restores
 from tests.pipeline.test_targets import NOW, SECOND_PROJECT, configure, two_regions
@@ -69,6 +69,10 @@ def test_two_projects_same_rows_and_models_in_postgres_and_duckdb(
     expected = sorted((tuple(normalise(r[c]) for c in columns) for r in truth), key=repr)
     assert pg_restores == expected
     assert rows(pg_pipeline, "restores") != []
+    # one "now" for both databases, so the ages in the readiness views compare
+    for pipeline in (pg_pipeline, duck_pipeline):
+        with pipeline.sql_client() as client:
+            client.execute_sql(pin_clock_sql(pipeline.dataset_name, NOW))
     for view in VIEWS:
         assert rows(pg_pipeline, view) == rows(duck_pipeline, view), view
     projects = {r[0] for r in rows(pg_pipeline, "restore_failure_rates")}

@@ -174,3 +174,12 @@ def test_faults_apply_to_the_backups_route(world: World) -> None:
         assert requests.get(url, headers=signed, timeout=10).status_code == 200
     with DcsSimulator(world, faults=FaultPlan([FaultRule("shape200", "backups")])) as sim:
         assert backups(sim, iid).json()["backup_record_response"] == {"backup_id": "x"}
+
+
+def test_fault_rules_for_one_instance_leave_its_backups_unless_named(world: World) -> None:
+    iid = world.instance_ids[0]
+    assert not FaultRule("500", match=iid).matches("backups", iid)
+    assert FaultRule("500", match=iid).matches("restores", iid)
+    only = FaultRule("500", match=f"backups:{iid}")
+    assert only.matches("backups", iid)
+    assert not only.matches("restores", iid) and not only.matches("backups", "other")

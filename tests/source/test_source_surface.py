@@ -37,8 +37,9 @@ def test_creating_the_source_sends_no_request(serve, runner: Runner) -> None:
     world = small_world(seed=71, instances=3)
     simulator = serve(world)
     source = dcs_restores(settings=runner.settings(simulator))
-    assert sorted(source.resources) == ["instances", "restores"]
+    assert sorted(source.resources) == ["backups", "instances", "restores"]
     assert source.resources["restores"].is_transformer
+    assert source.resources["backups"].is_transformer
     assert simulator.requests == []
 
 
@@ -61,7 +62,8 @@ def test_from_config_it_sends_no_request_and_loads_like_the_runner(
     )
     pipeline.run(source).raise_on_failed_jobs()
     log = simulator.requests
-    assert log[0].kind == "instances" and {r.kind for r in log} == {"instances", "restores"}
+    kinds = {r.kind for r in log}
+    assert log[0].kind == "instances" and kinds == {"instances", "restores", "backups"}
     # the one statistics object counted every request the client made
     assert stats.requests == len(log) and stats.instances_read == 3
     assert stats.instances_listed == 3 and stats.rows == len(runner.restores())

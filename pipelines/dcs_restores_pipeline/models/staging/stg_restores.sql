@@ -10,7 +10,8 @@ source as (
         status,
         error_code,
         created_at,
-        updated_at
+        updated_at,
+        backup_id
     from restores
 ),
 
@@ -30,7 +31,8 @@ classified as (
         status in ('waiting', 'restoring') as is_in_progress,
         -- unknown statuses are neither in progress nor finished
         status in ('succeed', 'failed') as is_finished,
-        status = 'failed' as is_failed
+        status = 'failed' as is_failed,
+        nullif(backup_id, '') as backup_id
     from source
 ),
 
@@ -60,7 +62,8 @@ final as (
                     extract(epoch from updated_at) - extract(epoch from created_at)
                     as double precision
                 )
-        end as duration_seconds
+        end as duration_seconds,
+        backup_id
     from classified
 )
 

@@ -1,0 +1,196 @@
+"""Recovery-readiness thresholds of `dcs-restores check`, read from the readiness views.
+
+`--max-days-since-restore D`: an instance whose newest succeeded restore was created more than D
+days ago, or that never restored successfully. `--max-rpo-hours H`: an instance whose newest
+restorable backup is more than H hours old, or that has none. `--max-overdue N`: an instance
+with more than N restores running past their expectation. The ages are the views' own, measured
+from their one clock (`stg_clock`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from dcs_restores_pipeline.text import printable
+
+# one row per instance: its ages and how many of its restores are overdue; {readiness} and
+# {in_progress} are the qualified views. Portable between DuckDB and PostgreSQL.
+READINESS_SQL = """
+select
+    readiness.project_id,
+    readiness.instance_id,
+    readiness.instance_name,
+    readiness.days_since_successful_restore,
+    readiness.rpo_exposure_seconds,
+    coalesce(overdue.count_overdue, 0) as count_overdue
+from {readiness} as readiness
+left join (
+    select instance_id, count(*) as count_overdue
+    from {in_progress}
+    where is_overdue
+    group by instance_id
+) as overdue
+    on readiness.instance_id = overdue.instance_id
+order by readiness.project_id, readiness.instance_id
+"""
+
+READINESS_VIEWS = ("instance_readiness", "restores_in_progress")
+
+_DAYS = "days, 0 or more, e.g. 7"
+_HOURS = "hours, 0 or more, e.g. 24"
+_COUNT = "a whole number, 0 or more"
+
+
+def _non_negative(text: str, wanted: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number: give {wanted}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number: give {wanted}")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range: give {wanted}")
+    return value
+
+
+def days_arg(text: str) -> float:
+    """`--max-days-since-restore`: finite days, 0 or more."""
+    return _non_negative(text, _DAYS)
+
+
+def hours_arg(text: str) -> float:
+    """`--max-rpo-hours`: finite hours, 0 or more."""
+    return _non_negative(text, _HOURS)
+
+
+def count_arg(text: str) -> int:
+    """`--max-overdue`: a whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number: give {_COUNT}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range: give {_COUNT}")
+    return value
+
+
+def add_readiness_arguments(parser: argparse.ArgumentParser) -> None:
+    """The three readiness options of `check`."""
+    parser.add_argument(
+        "--max-days-since-restore",
+        type=days_arg,
+        metavar="DAYS",
+        help="instances whose last successful restore is older, or that never had one",
+    )
+    parser.add_argument(
+        "--max-rpo-hours",
+        type=hours_arg,
+        metavar="HOURS",
+        help="instances whose newest restorable backup is older, or that have none",
+    )
+    parser.add_argument(
+        "--max-overdue",
+        type=count_arg,
+        metavar="N",
+        help="instances with more than N restores running past their expected duration",
+    )
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The readiness thresholds given; None is not checked."""
+
+    max_days_since_restore: float | None = None
+    max_rpo_hours: float | None = None
+    max_overdue: int | None = None
+
+    @property
+    def any(self) -> bool:
+        return any(value is not None for value in asdict(self).values())
+
+    def validate(self) -> None:
+        """The command line's ranges, for callers of `check()` in code.
+
+        Raises:
+            ValueError: a threshold out of its range.
+        """
+        parsers = {
+            "max_days_since_restore": days_arg,
+            "max_rpo_hours": hours_arg,
+            "max_overdue": count_arg,
+        }
+        for name, value in asdict(self).items():
+            if value is None:
+                continue
+            if name == "max_overdue" and not isinstance(value, int):
+                raise ValueError(f"{name}: {value!r} is not a whole number: give {_COUNT}")
+            try:
+                parsers[name](str(value))
+            except argparse.ArgumentTypeError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Breach:
+    """One instance past one readiness threshold; `value` None means never / none."""
+
+    project_id: str
+    instance_id: str
+    instance_name: str | None
+    measure: str
+    value: float | None
+    threshold: float
+
+    def line(self) -> str:
+        name = self.instance_name if self.instance_name is not None else "(no name)"
+        who = printable(f"{self.project_id} {name} ({self.instance_id[:8]})")
+        limit = f"{self.threshold:g}"
+        if self.measure == "days_since_successful_restore":
+            what = (
+                "never restored successfully"
+                if self.value is None
+                else f"last successful restore {_above(self.value, self.threshold)} days ago"
+            )
+            return f"{who}: {what} > {limit} days"
+        if self.measure == "rpo_hours":
+            what = (
+                "no restorable backup"
+                if self.value is None
+                else f"newest restorable backup {_above(self.value, self.threshold)} h old"
+            )
+            return f"{who}: {what} > {limit} h"
+        return f"{who}: {self.value:.0f} restore(s) overdue > {limit}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _above(value: float, limit: float) -> str:
+    """`value` with one decimal, or as many more as it takes to show it above `limit`."""
+    for digits in range(1, 7):
+        text = f"{value:.{digits}f}"
+        if float(text) > limit:
+            return text
+    return repr(value)
+
+
+def breaches(rows: list[tuple[Any, ...]], thresholds: Thresholds) -> list[Breach]:
+    """The breaches of READINESS_SQL's rows, per instance in the rows' order."""
+    found: list[Breach] = []
+    for project_id, instance_id, name, days, rpo_seconds, overdue in rows:
+        who = (str(project_id), str(instance_id), None if name is None else str(name))
+        limit_days = thresholds.max_days_since_restore
+        if limit_days is not None and (days is None or float(days) > limit_days):
+            value = None if days is None else float(days)
+            found.append(Breach(*who, "days_since_successful_restore", value, limit_days))
+        limit_hours = thresholds.max_rpo_hours
+        hours = None if rpo_seconds is None else float(rpo_seconds) / 3600
+        if limit_hours is not None and (hours is None or hours > limit_hours):
+            found.append(Breach(*who, "rpo_hours", hours, limit_hours))
+        limit_overdue = thresholds.max_overdue
+        if limit_overdue is not None and int(overdue) > limit_overdue:
+            found.append(Breach(*who, "overdue_restores", float(overdue), limit_overdue))
+    return found

@@ -4,14 +4,13 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 from dcs_restores_pipeline.views import apply_models_duckdb
-from standin import BACKUPS_DDL, add_standins, create_tables
+from report_tables import BACKUPS_DDL, create_tables
 
 NOW = datetime.now(UTC)
 
@@ -58,7 +57,7 @@ def world_restores() -> list[tuple[str, str, str, str | None, datetime, float | 
 
 
 def build(path: Path) -> None:
-    """Write the known world, its views and (where the models lack them) stand-in views."""
+    """Write the known world and its views."""
     with duckdb.connect(str(path)) as con:
         create_tables(con)
         con.execute(BACKUPS_DDL)
@@ -85,21 +84,10 @@ def build(path: Path) -> None:
                 [PROJECT, instance_id, f"fresh-{n}", f"backup-{n}", NOW - age, NOW - age],
             )
         apply_models_duckdb(con, "dcs")
-        add_standins(con)
 
 
 @pytest.fixture(scope="session")
 def risk_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("risk") / "dcs_restores.duckdb"
     build(path)
-    return path
-
-
-@pytest.fixture(scope="session")
-def demo_report_database(demo_database: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the demo's database with the readiness views (stand-ins where missing)."""
-    path = tmp_path_factory.mktemp("demo-report") / "dcs_restores.duckdb"
-    shutil.copy(demo_database, path)
-    with duckdb.connect(str(path)) as con:
-        add_standins(con)
     return path

@@ -29,9 +29,9 @@ def instances(database: Path) -> int:
     return int(count)
 
 
-def test_demo_report_in_chromium(demo_report_database: Path, tmp_path: Path) -> None:
+def test_demo_report_in_chromium(demo_database: Path, tmp_path: Path) -> None:
     html = tmp_path / "report.html"
-    run_report(demo_report_database, html)
+    run_report(demo_database, html)
     shot = tmp_path / "report.png"
 
     check = open_report(html, shot)
@@ -45,7 +45,7 @@ def test_demo_report_in_chromium(demo_report_database: Path, tmp_path: Path) -> 
     assert check.requests == [html.resolve().as_uri()]
     # one click on "failed" sorts the instances by their failed restores, most first
     failed = check.sorted_by_failed
-    assert failed == sorted(failed, reverse=True) and len(failed) == instances(demo_report_database)
+    assert failed == sorted(failed, reverse=True) and len(failed) == instances(demo_database)
     assert failed[0] > failed[-1]
     assert shot.read_bytes().startswith(b"\x89PNG")
     if os.environ.get("DCS_SCREENSHOT"):

@@ -9,7 +9,7 @@ import duckdb
 from dcs_restores_pipeline.report import run_report, write_html
 from dcs_restores_pipeline.report_html import CHART_TITLES
 from dcs_restores_pipeline.views import apply_models_duckdb
-from standin import add_standins, create_tables
+from report_tables import BACKUPS_DDL, create_tables
 
 
 def test_page_is_self_contained_with_every_chart(risk_database: Path, tmp_path: Path) -> None:
@@ -28,7 +28,7 @@ def test_page_is_self_contained_with_every_chart(risk_database: Path, tmp_path: 
 def test_empty_database_page(tmp_path: Path) -> None:
     con = duckdb.connect()
     create_tables(con)
+    con.execute(BACKUPS_DDL)
     apply_models_duckdb(con, "dcs")
-    add_standins(con)
     page = write_html(con, tmp_path / "empty.html").read_text(encoding="utf-8")
     assert "No restores loaded yet." in page

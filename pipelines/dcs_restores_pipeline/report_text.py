@@ -6,6 +6,7 @@ Every value from the database goes through `printable`, so a name cannot act on 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from unicodedata import east_asian_width
 
 from dcs_restores_pipeline import reportformat as fmt
 from dcs_restores_pipeline.reportdata import (
@@ -92,7 +93,7 @@ def _headline(data: ReportData) -> list[str]:
 def _instances(instances: Sequence[Instance]) -> list[str]:
     rows = [
         [
-            fmt.name(i.readiness["instance_name"], i.instance_id)[:NAME_WIDTH],
+            _cut(fmt.name(i.readiness["instance_name"], i.instance_id), NAME_WIDTH),
             fmt.short_id(i.instance_id),
             str(i.restores),
             str(i.failed),
@@ -143,17 +144,17 @@ def _no_meaning(code: str | None) -> str:
 
 
 def _instance_label(i: Instance) -> str:
-    name = fmt.name(i.readiness["instance_name"], i.instance_id)[:NAME_WIDTH]
-    return f"{name:<{NAME_WIDTH}} {fmt.short_id(i.instance_id):<8}"
+    name = _cut(fmt.name(i.readiness["instance_name"], i.instance_id), NAME_WIDTH)
+    return f"{_pad(name, NAME_WIDTH, right=False)} {fmt.short_id(i.instance_id):<8}"
 
 
 def align(headers: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
     """Return header and rows as aligned text; the columns numbered in `right` align right."""
-    widths = [max(len(v) for v in column) for column in zip(headers, *rows, strict=True)]
+    widths = [max(_width(v) for v in column) for column in zip(headers, *rows, strict=True)]
 
     def line(values: Sequence[str]) -> str:
         cells = [
-            v.rjust(w) if n in right else v.ljust(w)
+            _pad(v, w, right=n in right)
             for n, (v, w) in enumerate(zip(values, widths, strict=True))
         ]
         return _clip("  ".join(cells).rstrip())
@@ -161,5 +162,22 @@ def align(headers: list[str], rows: list[list[str]], right: set[int]) -> list[st
     return [line(headers), *(line(r) for r in rows)]
 
 
+def _width(text: str) -> int:
+    """Columns `text` takes on a terminal: CJK and other wide characters take two."""
+    return sum(2 if east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int, *, right: bool) -> str:
+    fill = " " * max(0, width - _width(text))
+    return fill + text if right else text + fill
+
+
+def _cut(text: str, width: int) -> str:
+    """The longest start of `text` that takes at most `width` columns."""
+    while _width(text) > width:
+        text = text[:-1]
+    return text
+
+
 def _clip(line: str) -> str:
-    return line if len(line) <= WIDTH else line[: WIDTH - 3] + "..."
+    return line if _width(line) <= WIDTH else _cut(line, WIDTH - 3) + "..."

@@ -14,6 +14,7 @@ import pytest
 from conftest import FLAKY, HEALTHY, INSTANCES, NEVER, OVERDUE, STALE_BACKUP, UNTESTED
 from dcs_restores_pipeline import reportformat as fmt
 from dcs_restores_pipeline.report import ReportError, run_report
+from dcs_restores_pipeline.report_text import align
 from dcs_restores_pipeline.reportdata import load
 
 TODAY = datetime.now(UTC).date()
@@ -120,3 +121,9 @@ def test_terminal_report_leads_with_risk_and_fits(risk_database: Path) -> None:
 def test_since_after_until_is_one_line(risk_database: Path) -> None:
     with pytest.raises(ReportError, match=r"^--since 2024-03-02 is after --until 2024-03-01$"):
         run_report(risk_database, since=date(2024, 3, 2), until=date(2024, 3, 1))
+
+
+def test_wide_names_keep_the_columns_aligned() -> None:
+    lines = align(["name", "failed"], [["订单缓存-cn", "2"], ["café", "11"]], right={1})
+    # CJK characters take two columns: the numbers still end in the same column
+    assert lines == ["name         failed", "订单缓存-cn       2", "café             11"]

@@ -169,8 +169,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(notice)
     print(
-        f"demo run {clock.runs + 1}: simulated DCS API at {clock.now:%Y-%m-%d %H:%M} UTC "
-        "(each demo run moves the simulated world 12 hours on)"
+        f"demo run {clock.runs + 1}: simulated DCS API at {clock.now:%Y-%m-%d %H:%M:%S} UTC "
+        f"(the real time; its history ends at the first run, {clock.anchor:%Y-%m-%d %H:%M} UTC)"
     )
     print(_lines(summary.text()))
     print()

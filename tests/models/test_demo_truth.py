@@ -18,8 +18,8 @@ def _ts(text: str) -> datetime:
 @pytest.fixture(scope="module")
 def truth(demo_database: Path) -> list[dict]:
     clock = read_clock(demo_database)
-    # the demo database holds one run, made at the clock's time before it moved on
-    return demo_world(clock.anchor).ground_truth(clock.anchor, canonical=True)
+    # the demo database holds one run, made at the time its clock keeps
+    return demo_world(clock.anchor, clock.now).ground_truth(clock.now, canonical=True)
 
 
 def test_restore_durations_match_ground_truth(demo_database: Path, truth: list[dict]) -> None:

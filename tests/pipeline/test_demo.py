@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import duckdb
-from dcs_restores_pipeline.demo import DEMO_STEP, DemoClock, demo_world, read_clock
+from dcs_restores_pipeline.demo import DemoClock, demo_world, read_clock
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -31,19 +31,20 @@ def test_demo_twice_loads_then_shows_an_incremental_run(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     database = tmp_path / "dcs_restores.duckdb"
     clock = read_clock(database)
-    assert clock.runs == 1
-    world = demo_world(clock.anchor)
-    truth_first = world.ground_truth(clock.anchor)
+    assert clock.runs == 1 and clock.now == clock.anchor
+    truth_first = demo_world(clock.anchor).ground_truth(clock.anchor)
     assert f"restores: {len(truth_first)} new, 0 updated" in first.stdout
-    assert "demo run 1" in first.stdout
+    assert f"demo run 1: simulated DCS API at {clock.now:%Y-%m-%d %H:%M:%S} UTC" in first.stdout
     assert "Top error codes" in first.stdout
 
     second = demo(tmp_path)
     assert second.returncode == 0, second.stderr
     assert "demo run 2" in second.stdout
-    truth_second = world.ground_truth(clock.anchor + DEMO_STEP)
+    after = read_clock(database)
+    # the second run serves the same world at its own (real, later) time
+    assert after.anchor == clock.anchor and after.runs == 2 and after.now >= clock.now
+    truth_second = demo_world(clock.anchor, after.now).ground_truth(after.now)
     new = len(truth_second) - len(truth_first)
-    assert new > 0
     assert f"restores: {new} new," in second.stdout
     with duckdb.connect(str(database), read_only=True) as con:
         count, distinct = con.execute(
@@ -52,4 +53,4 @@ def test_demo_twice_loads_then_shows_an_incremental_run(tmp_path: Path) -> None:
         statuses = dict(con.execute("select restore_id, status from dcs.restores").fetchall())
     assert count == distinct == len(truth_second)
     assert statuses == {r["restore_id"]: r["status"] for r in truth_second}
-    assert read_clock(database) == DemoClock(anchor=clock.anchor, runs=2)
+    assert read_clock(database) == DemoClock(anchor=clock.anchor, runs=2, now=after.now)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import jupytext
 import nbformat
-from conftest import world_restores
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
+from report_world import world_restores
 
 ROOT = Path(__file__).parents[2]
 SOURCE = ROOT / "notebooks" / "restores_report.py"

@@ -11,11 +11,11 @@ from typing import Any
 
 import duckdb
 import pytest
-from conftest import FLAKY, HEALTHY, INSTANCES, NEVER, OVERDUE, STALE_BACKUP, UNTESTED
 from dcs_restores_pipeline import reportformat as fmt
 from dcs_restores_pipeline.report import ReportError, run_report
 from dcs_restores_pipeline.report_text import align
 from dcs_restores_pipeline.reportdata import load
+from report_world import FLAKY, HEALTHY, INSTANCES, NEVER, OVERDUE, STALE_BACKUP, UNTESTED
 
 TODAY = datetime.now(UTC).date()
 SINCE = TODAY - timedelta(days=13)

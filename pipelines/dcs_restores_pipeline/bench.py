@@ -1,7 +1,11 @@
-"""Benchmark: the pipeline against a simulator in a subprocess, next to a hand-written serial loop.
+"""Benchmark: the command as cron runs it, and the pipeline next to a hand-written serial loop.
 
-`python -m dcs_restores_pipeline.bench --instances 500 --restores 20 --latency-ms 50`
-(or `make bench`)
+`make bench` (`python -m dcs_restores_pipeline.bench`) times `dcs-restores run` whole-process
+in the cases of `bench_cases` (first run, idle run, large first run) beside their serial
+request time; `--case first|idle|large` picks one, `--case big-db` times `check`, `report` and
+`models` on a 1,000,000-restore database (`bench_bigdb`).
+
+`--case in-process --instances 500 --restores 20 --latency-ms 50`
 prints, for a first and an incremental run of the pipeline and of a baseline (pages read one
 after another, upserted into DuckDB with pandas, as a user would write it by hand): requests,
 wall time, rows per second, peak RSS and the ratio of wall time to the floor
@@ -378,12 +382,37 @@ def render(report: dict[str, Any]) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m dcs_restores_pipeline.bench", description=__doc__
+        prog="python -m dcs_restores_pipeline.bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--case",
+        choices=("cron", "first", "idle", "large", "big-db", "in-process"),
+        default="cron",
+        help="cron (default): first, idle and large, whole-process; in-process: run() in a "
+        "warm child next to the serial baseline, with the options below",
+    )
+    parser.add_argument(
+        "--no-in-process",
+        action="store_true",
+        help="whole-process cases: skip the second, in-process line",
+    )
+    parser.add_argument(
+        "--restores-total",
+        type=int,
+        default=1_000_000,
+        help="big-db: restores in the generated database",
     )
     parser.add_argument("--instances", type=int, default=500)
     parser.add_argument("--restores", type=int, default=20, help="restores per instance")
     parser.add_argument("--latency-ms", type=float, default=50.0)
-    parser.add_argument("--concurrency", type=int, default=None, help="default: the source's")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="default: 8 for the whole-process cases, the source's for in-process",
+    )
     parser.add_argument("--big-instance-restores", type=int, default=None)
     parser.add_argument("--page-size", type=int, default=1000)
     parser.add_argument("--throttle-rps", type=float, default=None, help="simulator rate limit")
@@ -411,6 +440,23 @@ def main(argv: list[str] | None = None) -> None:
 
         results = run_hostile_bench(args.hostile_body_mb, args.concurrency)
         print(json.dumps(results, indent=2) if args.json else render_hostile(results))
+        return
+    if args.case == "big-db":
+        from dcs_restores_pipeline.bench_bigdb import render as render_big
+        from dcs_restores_pipeline.bench_bigdb import run_big_db
+
+        figures = run_big_db(args.restores_total)
+        print(json.dumps(figures, indent=2) if args.json else render_big(figures))
+        return
+    if args.case != "in-process":
+        from dcs_restores_pipeline.bench_cases import CASES, DEFAULT_CASES, run_case
+        from dcs_restores_pipeline.bench_cases import render as render_cases
+
+        names = DEFAULT_CASES if args.case == "cron" else (args.case,)
+        results = []
+        for name in names:
+            results += run_case(CASES[name], args.concurrency or 8, not args.no_in_process)
+        print(json.dumps(results, indent=2) if args.json else render_cases(results))
         return
     report = run_bench(args)
     print(json.dumps(report, indent=2) if args.json else render(report))

@@ -142,7 +142,10 @@ def _existing_database(args: argparse.Namespace) -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from dcs_restores_pipeline import runner
+    from dcs_restores_pipeline.gcpause import imports_without_gc
+
+    with imports_without_gc(args.as_program):
+        from dcs_restores_pipeline import runner
 
     summary = runner.run(database=database_path(), progress=None if args.quiet else _progress)
     _emit(summary, args.json)
@@ -337,6 +340,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quick_exit(code: int) -> None:
+    from dcs_restores_pipeline.config import destination_type
+    from dcs_restores_pipeline.quickexit import exit_now
+
+    exit_now(code, database_path() if destination_type() == "duckdb" else None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         code = _main(argv)
@@ -377,14 +387,22 @@ def _failure(exc: BaseException, args: argparse.Namespace) -> tuple[str, int]:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    from dcs_restores_pipeline.gcpause import imports_without_gc
+
+    # build_parser imports dlt (through check)
+    with imports_without_gc(argv is None):
+        args = build_parser().parse_args(argv)
+    args.as_program = argv is None
     from dcs_restores_pipeline.failures import broken_pipe
     from dcs_restores_pipeline.runlock import RunLocked
     from dcs_restores_pipeline.runner import RunFailed
 
     warnings.showwarning = _show_warning
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        if args.as_program and args.command == "run":
+            _quick_exit(code)  # as the program (a scheduled run), not called from Python
+        return code
     except KeyboardInterrupt as exc:
         print(_interrupted(exc), file=sys.stderr)
         return EXIT_INTERRUPTED

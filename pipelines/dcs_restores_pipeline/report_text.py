@@ -40,7 +40,11 @@ def render(data: ReportData) -> str:
 def totals_line(data: ReportData) -> str:
     """All loaded restores, whatever the period."""
     total = sum(int(i.readiness["count_restores"] or 0) for i in data.instances)
-    return f"{total} restores on {len(data.instances)} instances loaded"
+    restored = sum(1 for i in data.instances if i.readiness["count_restores"])
+    line = f"{total} restores on {restored} instances loaded"
+    # instances listed without any restore are the ones nobody has tested
+    known = len(data.instances)
+    return line if known == restored else f"{line} ({known} instances known)"
 
 
 def _loaded(data: ReportData) -> str:

@@ -103,7 +103,9 @@ def test_terminal_report_leads_with_risk_and_fits(risk_database: Path) -> None:
     text = run_report(risk_database, since=SINCE, until=TODAY)
     lines = text.splitlines()
     assert lines[0] == f"DCS restore report, {SINCE} to {TODAY} (UTC, 14 days)"
-    assert lines[1] == "18 restores on 6 instances loaded; 1 running now, 1 overdue"
+    assert lines[1] == (
+        "18 restores on 5 instances loaded (6 instances known); 1 running now, 1 overdue"
+    )
     assert lines[3] == "AT RISK NOW: 5 of 6 instances"
     risk = lines[6:11]
     assert [line.split()[0] for line in risk] == [

@@ -197,7 +197,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from dcs_restores_pipeline.report import run_report
 
     html = Path(args.html).resolve() if args.html else None
-    print(run_report(_loaded_database(args), html))
+    print(run_report(_loaded_database(args), html, since=args.since, until=args.until))
     if html:
         print(f"HTML report written to {html}")
     return EXIT_OK
@@ -289,6 +289,12 @@ def build_parser() -> argparse.ArgumentParser:
     models.set_defaults(func=cmd_models)
     report = sub.add_parser("report", help="print the restore report; --html writes a file")
     report.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
+    from dcs_restores_pipeline.reportformat import utc_day
+
+    for option, default in (("--since", "30 days before --until"), ("--until", "last restore")):
+        report.add_argument(
+            option, metavar="YYYY-MM-DD", type=utc_day, help=f"UTC day, included ({default})"
+        )
     report.set_defaults(func=cmd_report)
     check = sub.add_parser(
         "check",

@@ -1,10 +1,16 @@
-"""Several projects and regions in one run: `targets`, each validated like a single project."""
+"""Several projects and regions in one run: `targets`, each validated like a single project.
+
+Each target has a name (`name`, default its project id): `dcs-restores run --target NAME` loads
+that target alone, with its own pipeline name and state (an orchestrator runs one task per
+target).
+"""
 
 from __future__ import annotations
 
 import ast
 import copy
 import json
+import re
 from typing import Any
 
 from .configuration import (
@@ -18,8 +24,10 @@ from .errors import ConfigError
 from .settings import env_var
 
 TARGET_KEYS = frozenset(
-    {"endpoint", "region", "project_id", "instance_ids", "credentials", "start_date"}
+    {"name", "endpoint", "region", "project_id", "instance_ids", "credentials", "start_date"}
 )
+# a name becomes part of a pipeline, dataset and directory name: nothing else may be in it
+NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_]{0,63}")
 CREDENTIAL_KEYS = frozenset({"access_key", "secret_key", "security_token", "auth_token"})
 HINT = f'set {env_var("targets")} to a list like [{{"region": "eu-west-101", "project_id": "..."}}]'
 
@@ -49,6 +57,8 @@ def _target_spec(
         raise ConfigError(
             f"targets[{index}] has unknown keys {sorted(unknown)}: use {sorted(TARGET_KEYS)}"
         )
+    if "name" in target:
+        _check_name(target["name"])
     spec = copy.copy(base)
     spec.endpoint = target.get("endpoint")
     spec.region = target.get("region")
@@ -66,6 +76,61 @@ def _target_spec(
             setattr(credentials, key, own.get(key))
         spec.credentials = credentials
     return spec
+
+
+def _check_name(name: Any) -> None:
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        raise ConfigError(
+            "name must be 1-64 lowercase letters, digits or '_', starting with a letter or digit"
+        )
+
+
+def target_names(**overrides: Any) -> list[str]:
+    """Return the name of each target (`name`, default its project id), in order; without
+    `targets`, the one project's id.
+
+    Raises:
+        ConfigError: a target is wrong, or two targets have the same name.
+    """
+    return [name for name, _ in named_targets(**overrides)]
+
+
+def select_target(name: str, **overrides: Any) -> SourceSettings:
+    """Return the settings of the target named `name`.
+
+    Raises:
+        ConfigError: no target has that name (the line lists the names), or a target is wrong.
+    """
+    named = dict(named_targets(**overrides))
+    if name not in named:
+        raise ConfigError(
+            f"no target named {name!r}: the targets are {', '.join(sorted(named))} (a target's "
+            'name is its "name", else its project_id)'
+        )
+    return named[name]
+
+
+def named_targets(**overrides: Any) -> list[tuple[str, SourceSettings]]:
+    """Return (name, settings) of every target, like `load_targets`; names are unique.
+
+    Raises:
+        ConfigError: a target is wrong, or two targets have the same name.
+    """
+    base = resolve_spec(**overrides)
+    if base.targets in (None, "", []):
+        single = validate(base)
+        return [(single.project_id, single)]
+    settings = load_targets(**overrides)
+    # load_targets checked each target and its name, when it has one
+    names = [
+        str(target.get("name") or each.project_id)
+        for target, each in zip(_parse(base.targets), settings, strict=True)
+    ]
+    if len(set(names)) != len(names):
+        raise ConfigError(
+            'two targets have the same name: give each its own "name" (default: its project_id)'
+        )
+    return list(zip(names, settings, strict=True))
 
 
 def load_targets(**overrides: Any) -> list[SourceSettings]:

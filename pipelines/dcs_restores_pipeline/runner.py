@@ -11,7 +11,7 @@ from typing import Any
 import dlt
 from dcs_restores import ExtractStats, SourceSettings, dcs_restores
 from dcs_restores.errors import ConfigError, DcsApiError, DcsRestoresError, chain, one_line, root
-from dcs_restores.targets import load_targets
+from dcs_restores.targets import load_targets, select_target
 from dlt.common.pipeline import LoadInfo
 from dlt.pipeline.exceptions import PipelineStepFailed
 
@@ -28,8 +28,9 @@ from dcs_restores_pipeline.config import (
     database_path,
     destination,
     destination_type,
+    target_pipeline_name,
 )
-from dcs_restores_pipeline.localstate import destination_dir, identify, local_state
+from dcs_restores_pipeline.localstate import destination_dir, for_target, identify, local_state
 from dcs_restores_pipeline.recovery import (
     RESET_HINT,
     align_state,
@@ -151,16 +152,19 @@ def local_dir(database: Path | None, pipelines_dir: str | None, kind: str) -> Pa
     return destination_dir(pipelines_dir, identify(database, kind))
 
 
-def _pipeline(database: Path | None, kind: str, directory: Path) -> dlt.Pipeline:
+def _pipeline(
+    database: Path | None, kind: str, directory: Path, target: str | None = None
+) -> dlt.Pipeline:
+    name = target_pipeline_name(target) if target else PIPELINE_NAME
     try:
         return dlt.pipeline(
-            pipeline_name=PIPELINE_NAME,
-            destination=destination(database, kind),
+            pipeline_name=name,
+            destination=destination(database, kind, target),
             dataset_name=DATASET_NAME,
             pipelines_dir=str(directory),
         )
     except Exception as exc:
-        raise_if_damaged(working_dir(str(directory)), exc)
+        raise_if_damaged(working_dir(str(directory), name), exc)
         raise
 
 
@@ -256,8 +260,13 @@ def run(
     models: bool = True,
     destination_kind: str | None = None,
     take_over: bool = True,
+    target: str | None = None,
 ) -> RunSummary:
     """Extract and load every configured project (target), then rebuild the models.
+
+    `target` (a target's name): load that target alone, as pipeline `dcs_restores__<name>`
+    with its own state, working dir and run lock, and no models (they run once, after every
+    target); runs of different targets can load into one PostgreSQL dataset at the same time.
 
     One target's failure does not stop the others; the run then raises RunFailed after
     loading everything that could be read.
@@ -275,17 +284,20 @@ def run(
     started = time.monotonic()
     if isinstance(settings, SourceSettings):
         targets = [settings]
+    elif target is not None and not settings:
+        targets = [select_target(target)]
     else:
         targets = list(settings) if settings else load_targets()
     kind = destination_kind or destination_type()
+    identity = identify(database, kind)
+    if target is not None:
+        identity, models, take_over = for_target(identity, target), False, False
 
     def opener(directory: Path) -> dlt.Pipeline:
-        return _pipeline(database, kind, directory)
+        return _pipeline(database, kind, directory, target)
 
-    with local_state(identify(database, kind), pipelines_dir, opener, take_over) as (
-        directory,
-        healed,
-    ):
+    name = target_pipeline_name(target) if target else PIPELINE_NAME
+    with local_state(identity, pipelines_dir, opener, take_over, name) as (directory, healed):
         pipeline = opener(directory)
         summary = RunSummary(
             project_id=",".join(t.project_id for t in targets),
@@ -297,9 +309,9 @@ def run(
         remote = destination_state_hash(pipeline) if summary.pending_loaded else before.state_hash
         pipeline = align_state(pipeline, remote, quiet=bool(healed.damaged))
         errors: list[str] = []
-        for target in targets:
+        for each in targets:
             try:
-                errors.extend(_load_target(pipeline, target, summary, progress, before))
+                errors.extend(_load_target(pipeline, each, summary, progress, before))
             except PipelineStepFailed as exc:
                 if exc.step not in ("normalize", "load"):
                     raise

@@ -20,7 +20,8 @@ from dcs_restores_pipeline.views import quote
 # ~100 years: far enough back for any history, near enough that `now - days` is a date
 MAX_SINCE_DAYS = 36500
 
-# portable between DuckDB and PostgreSQL: the same text runs on both destinations
+# portable between DuckDB and PostgreSQL: the same text runs on both destinations (`group by
+# 1`: PostgreSQL refuses a constant, the scope of the whole check, in GROUP BY)
 _CHECK_SQL = """
 select
     {group} as scope,
@@ -29,7 +30,7 @@ select
     percentile_cont(0.95) within group (order by duration_seconds) as p95_seconds
 from {durations}
 where created_at >= %s
-group by {group}
+group by 1
 order by scope
 """
 

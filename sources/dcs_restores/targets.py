@@ -26,8 +26,9 @@ from .settings import env_var
 TARGET_KEYS = frozenset(
     {"name", "endpoint", "region", "project_id", "instance_ids", "credentials", "start_date"}
 )
-# a name becomes part of a pipeline, dataset and directory name: nothing else may be in it
-NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_]{0,63}")
+# a name becomes part of a pipeline, dataset and directory name: nothing else may be in it,
+# and no "__" (dataset names collapse it, so "a__b" and "a_b" would share a staging dataset)
+NAME_PATTERN = re.compile(r"(?=.{1,64}$)[a-z0-9]+(?:_[a-z0-9]+)*")
 CREDENTIAL_KEYS = frozenset({"access_key", "secret_key", "security_token", "auth_token"})
 HINT = f'set {env_var("targets")} to a list like [{{"region": "eu-west-101", "project_id": "..."}}]'
 
@@ -81,7 +82,7 @@ def _target_spec(
 def _check_name(name: Any) -> None:
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise ConfigError(
-            "name must be 1-64 lowercase letters, digits or '_', starting with a letter or digit"
+            "name must be 1-64 lowercase letters and digits, words joined by single '_'"
         )
 
 

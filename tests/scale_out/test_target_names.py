@@ -57,6 +57,7 @@ def test_one_project_without_targets_is_named_by_its_project_id(
         ),
         ([{"name": "EU DE", "region": "eu-de", "project_id": FIRST}], "targets[0]: name must be"),
         ([{"name": "", "region": "eu-de", "project_id": FIRST}], "targets[0]: name must be"),
+        ([{"name": "eu__de", "region": "eu-de", "project_id": FIRST}], "targets[0]: name must be"),
     ],
 )
 def test_names_are_unique_and_safe(

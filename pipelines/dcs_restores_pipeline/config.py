@@ -65,7 +65,7 @@ def destination(
 
     PostgreSQL takes its credentials from dlt's usual place,
     `DESTINATION__POSTGRES__CREDENTIALS=postgresql://user:password@host:5432/database`.
-    A `target`'s runs merge through their own staging dataset (`dcs_staging__<target>`): dlt
+    A `target`'s runs merge through their own staging dataset (`dcs_staging_<target>`): dlt
     empties the staging tables before each load, so a shared one would lose the rows of a
     target loading at the same time.
     """
@@ -73,7 +73,7 @@ def destination(
 
     kind = kind or destination_type()
     staging: dict[str, Any] = (
-        {"staging_dataset_name_layout": f"%s_staging__{target}"} if target else {}
+        {"staging_dataset_name_layout": f"%s_staging_{target}"} if target else {}
     )
     if kind == "postgres":
         return dlt.destinations.postgres(**staging)

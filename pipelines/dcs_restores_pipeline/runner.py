@@ -10,8 +10,17 @@ from typing import Any
 
 import dlt
 from dcs_restores import ExtractStats, SourceSettings, dcs_restores
-from dcs_restores.errors import ConfigError, DcsApiError, DcsRestoresError, chain, one_line, root
+from dcs_restores.errors import (
+    ConfigError,
+    DcsApiError,
+    DcsRestoresError,
+    chain,
+    find,
+    one_line,
+    root,
+)
 from dcs_restores.targets import load_targets, select_target
+from dlt.common.destination.exceptions import SchemaUpdateError
 from dlt.common.pipeline import LoadInfo
 from dlt.pipeline.exceptions import PipelineStepFailed
 
@@ -204,7 +213,7 @@ def _load_target(
             progress=progress,
             open_since=before.open_since_for(settings.project_id),
         )
-        info: LoadInfo = pipeline.run(source)
+        info = _run(pipeline, source)
         info.raise_on_failed_jobs()
         summary.load_ids.extend(info.loads_ids)
     except PipelineStepFailed as exc:
@@ -234,6 +243,35 @@ def _load_target(
         }
     )
     return errors
+
+
+# tries of the load step when its schema update fails (targets racing to create the tables)
+SCHEMA_UPDATE_TRIES = 4
+
+
+def _run(pipeline: dlt.Pipeline, source: Any) -> LoadInfo:
+    """`pipeline.run(source)`; when its load step's schema update fails, that step again.
+
+    Runs of two targets loading into one new dataset at the same moment race to create its
+    schema and tables (PostgreSQL answers with a deadlock or "already exists"). dlt then keeps
+    the package, and loading it again is safe: dlt reads the destination anew and applies
+    only what is still missing (its documented `retry_schema_update`).
+    """
+    try:
+        return pipeline.run(source)
+    except PipelineStepFailed as exc:
+        if exc.step != "load" or find(exc, SchemaUpdateError) is None:
+            raise
+        failure = exc
+    for attempt in range(1, SCHEMA_UPDATE_TRIES):
+        time.sleep(0.2 * attempt)
+        try:
+            return pipeline.load()
+        except PipelineStepFailed as exc:
+            if find(exc, SchemaUpdateError) is None:
+                raise
+            failure = exc
+    raise failure
 
 
 def target_failure(exc: PipelineStepFailed, settings: SourceSettings) -> DcsApiError:

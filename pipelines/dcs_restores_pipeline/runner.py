@@ -177,8 +177,11 @@ def _pipeline(
         raise
 
 
-def reset_pending(database: Path | None = None, pipelines_dir: str | None = None) -> list[str]:
-    """Drop every pending load package and rewind the cursors to before them.
+def reset_pending(
+    database: Path | None = None, pipelines_dir: str | None = None, target: str | None = None
+) -> list[str]:
+    """Drop every pending load package and rewind the cursors to before them (of `target`'s
+    own pipeline when given).
 
     Returns:
         The load ids dropped (empty when nothing was pending).
@@ -186,9 +189,12 @@ def reset_pending(database: Path | None = None, pipelines_dir: str | None = None
     kind = destination_type()
 
     def opener(directory: Path) -> dlt.Pipeline:
-        return _pipeline(database, kind, directory)
+        return _pipeline(database, kind, directory, target)
 
-    with local_state(identify(database, kind), pipelines_dir, opener) as (directory, _):
+    identity, name = identify(database, kind), PIPELINE_NAME
+    if target is not None:
+        identity, name = for_target(identity, target), target_pipeline_name(target)
+    with local_state(identity, pipelines_dir, opener, target is None, name) as (directory, _):
         return drop_pending(opener(directory))
 
 
@@ -243,6 +249,12 @@ def _load_target(
         }
     )
     return errors
+
+
+def _reset_hint(target: str | None) -> str:
+    if target is None:
+        return RESET_HINT
+    return RESET_HINT.replace("reset-pending", f"reset-pending --target {target}")
 
 
 # tries of the load step when its schema update fails (targets racing to create the tables)
@@ -360,7 +372,7 @@ def run(
                     raise RunFailed(disk_full_message(where, exc.step), summary) from exc
                 raise RunFailed(
                     f"the {exc.step} step failed; what was read waits in a load package that "
-                    f"the next run loads first; if that keeps failing, {RESET_HINT}; "
+                    f"the next run loads first; if that keeps failing, {_reset_hint(target)}; "
                     f"cause: {step_failure_gist(exc)}",
                     summary,
                 ) from exc

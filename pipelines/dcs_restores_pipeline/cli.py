@@ -196,7 +196,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_reset_pending(args: argparse.Namespace) -> int:
     from dcs_restores_pipeline.runner import reset_pending
 
-    dropped = reset_pending(database_path())
+    dropped = reset_pending(database_path(), target=args.target)
     if not dropped:
         print("no pending load packages: nothing to reset")
     else:
@@ -292,10 +292,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     names.add_argument("--json", action="store_true", help="print a JSON list")
     names.set_defaults(func=cmd_targets)
-    sub.add_parser(
+    reset = sub.add_parser(
         "reset-pending",
         help="drop load packages that an interrupted or failed run left and that cannot load",
-    ).set_defaults(func=cmd_reset_pending)
+    )
+    reset.add_argument(
+        "--target", type=_target_name, metavar="NAME", help="those of `run --target NAME`"
+    )
+    reset.set_defaults(func=cmd_reset_pending)
     return parser
 
 

@@ -86,52 +86,63 @@ def _check_name(name: Any) -> None:
         )
 
 
-def target_names(**overrides: Any) -> list[str]:
-    """Return the name of each target (`name`, default its project id), in order; without
-    `targets`, the one project's id.
-
-    Raises:
-        ConfigError: a target is wrong, or two targets have the same name.
-    """
-    return [name for name, _ in named_targets(**overrides)]
-
-
-def select_target(name: str, **overrides: Any) -> SourceSettings:
-    """Return the settings of the target named `name`.
-
-    Raises:
-        ConfigError: no target has that name (the line lists the names), or a target is wrong.
-    """
-    named = dict(named_targets(**overrides))
-    if name not in named:
-        raise ConfigError(
-            f"no target named {name!r}: the targets are {', '.join(sorted(named))} (a target's "
-            'name is its "name", else its project_id)'
-        )
-    return named[name]
-
-
-def named_targets(**overrides: Any) -> list[tuple[str, SourceSettings]]:
-    """Return (name, settings) of every target, like `load_targets`; names are unique.
-
-    Raises:
-        ConfigError: a target is wrong, or two targets have the same name.
-    """
-    base = resolve_spec(**overrides)
+def _named_specs(base: DcsRestoresConfiguration) -> list[tuple[str, DcsRestoresConfiguration]]:
+    """(name, unvalidated spec) of every target: names need neither keys nor requests."""
     if base.targets in (None, "", []):
-        single = validate(base)
-        return [(single.project_id, single)]
-    settings = load_targets(**overrides)
-    # load_targets checked each target and its name, when it has one
-    names = [
-        str(target.get("name") or each.project_id)
-        for target, each in zip(_parse(base.targets), settings, strict=True)
-    ]
+        named = [((base.project_id or "").strip(), base)]
+    else:
+        named = []
+        for index, target in enumerate(_parse(base.targets)):
+            try:
+                spec = _target_spec(base, index, target)
+            except ConfigError as exc:
+                raise ConfigError(f"targets[{index}]: {exc}") from None
+            named.append((str(target.get("name") or (spec.project_id or "").strip()), spec))
+    for index, (name, _) in enumerate(named):
+        if not NAME_PATTERN.fullmatch(name):
+            raise ConfigError(
+                f"targets[{index}] has no usable name: set its project_id, or a name of 1-64 "
+                "lowercase letters and digits, words joined by single '_'"
+            )
+    names = [name for name, _ in named]
     if len(set(names)) != len(names):
         raise ConfigError(
             'two targets have the same name: give each its own "name" (default: its project_id)'
         )
-    return list(zip(names, settings, strict=True))
+    return named
+
+
+def target_names(**overrides: Any) -> list[str]:
+    """Return the name of each target (`name`, default its project id), in order; without
+    `targets`, the one project's id. Needs no credentials: each target's run brings its own.
+
+    Raises:
+        ConfigError: a target is malformed, or two targets have the same name.
+    """
+    return [name for name, _ in _named_specs(resolve_spec(**overrides))]
+
+
+def select_target(name: str, **overrides: Any) -> SourceSettings:
+    """Return the validated settings of the target named `name`; the other targets are not
+    validated (their keys may be absent where this one runs).
+
+    Raises:
+        ConfigError: no target has that name (the line lists the names), or it is wrong.
+    """
+    base = resolve_spec(**overrides)
+    named = _named_specs(base)
+    for index, (each, spec) in enumerate(named):
+        if each == name:
+            try:
+                return validate(spec)
+            except ConfigError as exc:
+                if base.targets in (None, "", []):
+                    raise
+                raise ConfigError(f"targets[{index}]: {exc}") from None
+    raise ConfigError(
+        f"no target named {name!r}: the targets are {', '.join(sorted(n for n, _ in named))} "
+        '(a target\'s name is its "name", else its project_id)'
+    )
 
 
 def load_targets(**overrides: Any) -> list[SourceSettings]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from dcs_restores.configuration import ConfigError
@@ -19,7 +20,7 @@ def keys(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(PREFIX + "CREDENTIALS__SECRET_KEY", "sk")
 
 
-def configure(monkeypatch: pytest.MonkeyPatch, *targets: dict[str, str]) -> None:
+def configure(monkeypatch: pytest.MonkeyPatch, *targets: dict[str, Any]) -> None:
     monkeypatch.setenv(PREFIX + "TARGETS", json.dumps(list(targets)))
 
 
@@ -81,3 +82,22 @@ def test_an_unknown_target_is_refused_with_the_names(
         main(["run", "--target", "../x"])
     assert exited.value.code == EXIT_CONFIG
     assert "is not a target name" in capsys.readouterr().err
+
+
+def test_names_need_no_keys_and_a_target_needs_only_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A DAG lists the targets without keys; each task has only its own target's keys."""
+    monkeypatch.delenv(PREFIX + "CREDENTIALS__ACCESS_KEY")
+    monkeypatch.delenv(PREFIX + "CREDENTIALS__SECRET_KEY")
+    own = {"access_key": "AK0000000000000000002", "secret_key": "own"}
+    configure(
+        monkeypatch,
+        {"name": "eu_de", "region": "eu-de", "project_id": FIRST, "credentials": own},
+        {"name": "eu_nl", "region": "eu-nl", "project_id": SECOND},
+    )
+    assert target_names() == ["eu_de", "eu_nl"]
+    assert select_target("eu_de").credentials.access_key == own["access_key"]
+    with pytest.raises(ConfigError) as info:
+        select_target("eu_nl")
+    assert str(info.value).startswith("targets[1]: no credentials")

@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 : "${DCS_TEST_POSTGRES_URL:?run eval \"\$(bash .ci/postgres.sh)\" first}"
 AIRFLOW_VERSION=3.1.8
+UV_VERSION=0.13.9
 venv=${DCS_AIRFLOW_VENV:-$repo/.ci/.airflow-venv}
 py=$venv/bin/python
 work=$(mktemp -d /tmp/dcs-airflow.XXXXXX)
@@ -22,12 +23,13 @@ if ! "$py" -c "import importlib.metadata as m; assert m.version('apache-airflow'
   2>/dev/null; then
   rm -rf "$venv"
   python3.11 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --upgrade pip >&2
+  # uv installs Airflow's ~200 packages in well under a minute (pip took 3-6 minutes here)
+  "$venv/bin/pip" install --quiet "uv==$UV_VERSION" >&2
   # Airflow's constraints files are not reachable here: the version is pinned instead
-  "$venv/bin/pip" install --quiet "apache-airflow==$AIRFLOW_VERSION" >&2
+  "$venv/bin/uv" pip install --quiet --python "$py" "apache-airflow==$AIRFLOW_VERSION" >&2
 fi
 # the project into Airflow's environment, as a deployment installs it (the tasks call its CLI)
-"$venv/bin/pip" install --quiet -e . >&2
+"$venv/bin/uv" pip install --quiet --python "$py" -e . >&2
 install_s=$(($(date +%s) - started))
 log "Airflow $AIRFLOW_VERSION and the project installed in ${install_s}s ($venv)"
 

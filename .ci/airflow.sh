@@ -95,7 +95,8 @@ export DCS_RESTORES_CHECK_ARGS="--max-failure-rate 1 --since-days 3650"
 
 started=$(date +%s)
 status=0
-"$venv/bin/airflow" dags test dcs_restores >"$work/dags_test.log" 2>&1 || status=$?
+# bounded: a hung task must not hold CI until its own limit
+timeout 1200 "$venv/bin/airflow" dags test dcs_restores >"$work/dags_test.log" 2>&1 || status=$?
 dags_test_s=$(($(date +%s) - started))
 log "airflow dags test: exit $status in ${dags_test_s}s (log: $work/dags_test.log)"
 [ "$status" -eq 0 ] || tail -40 "$work/dags_test.log" >&2

@@ -20,7 +20,7 @@ log() { echo "airflow.sh: $*" >&2; }
 
 started=$(date +%s)
 if ! "$py" -c "import importlib.metadata as m; assert m.version('apache-airflow') == '$AIRFLOW_VERSION'" \
-  2>/dev/null; then
+  2>/dev/null || [ ! -x "$venv/bin/uv" ]; then
   rm -rf "$venv"
   python3.11 -m venv "$venv"
   # uv installs Airflow's ~200 packages in well under a minute (pip took 3-6 minutes here)

@@ -147,9 +147,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     with imports_without_gc(args.as_program):
         from dcs_restores_pipeline import runner
 
-    summary = runner.run(database=database_path(), progress=None if args.quiet else _progress)
+    summary = runner.run(
+        database=database_path(), progress=None if args.quiet else _progress, target=args.target
+    )
     _emit(summary, args.json)
     return EXIT_OK
+
+
+def cmd_targets(args: argparse.Namespace) -> int:
+    from dcs_restores.targets import target_names
+
+    names = target_names()
+    print(json.dumps(names) if args.json else "\n".join(names))
+    return EXIT_OK
+
+
+def _target_name(value: str) -> str:
+    from dcs_restores.targets import NAME_PATTERN
+
+    if not NAME_PATTERN.fullmatch(value):
+        raise argparse.ArgumentTypeError(
+            f"{value[:70]!r} is not a target name (see `dcs-restores targets`)"
+        )
+    return value
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -241,7 +261,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_reset_pending(args: argparse.Namespace) -> int:
     from dcs_restores_pipeline.runner import reset_pending
 
-    dropped = reset_pending(database_path())
+    dropped = reset_pending(database_path(), target=args.target)
     if not dropped:
         print("no pending load packages: nothing to reset")
     else:
@@ -283,6 +303,13 @@ def build_parser() -> argparse.ArgumentParser:
     for p in (run, demo):
         p.add_argument("--json", action="store_true", help="print the run summary as JSON")
         p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    run.add_argument(
+        "--target",
+        type=_target_name,
+        metavar="NAME",
+        help="load only this target, with its own pipeline state and lock, without the models "
+        "(run `models` once after every target); see `dcs-restores targets`",
+    )
     run.set_defaults(func=cmd_run)
     demo.set_defaults(func=cmd_demo)
     models = sub.add_parser("models", help="(re)create the SQL views")
@@ -333,10 +360,19 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="PATH",
             help=f"the DuckDB file (default: {DATABASE_ENV}, else ./dcs_restores.duckdb)",
         )
-    sub.add_parser(
+    names = sub.add_parser(
+        "targets", help="print the name of each configured target, one per line (for --target)"
+    )
+    names.add_argument("--json", action="store_true", help="print a JSON list")
+    names.set_defaults(func=cmd_targets)
+    reset = sub.add_parser(
         "reset-pending",
         help="drop load packages that an interrupted or failed run left and that cannot load",
-    ).set_defaults(func=cmd_reset_pending)
+    )
+    reset.add_argument(
+        "--target", type=_target_name, metavar="NAME", help="those of `run --target NAME`"
+    )
+    reset.set_defaults(func=cmd_reset_pending)
     return parser
 
 

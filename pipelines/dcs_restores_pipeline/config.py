@@ -52,23 +52,37 @@ def destination_type() -> str:
     return value
 
 
-def destination(database: Path | None = None, kind: str | None = None) -> Any:
+def target_pipeline_name(target: str) -> str:
+    """The pipeline of one target's own runs (`dcs-restores run --target NAME`): its state
+    (cursors) is saved in the destination under this name, apart from every other target's."""
+    return f"{PIPELINE_NAME}__{target}"
+
+
+def destination(
+    database: Path | None = None, kind: str | None = None, target: str | None = None
+) -> Any:
     """Return the dlt destination: DuckDB at `database` (or database_path()), or PostgreSQL.
 
     PostgreSQL takes its credentials from dlt's usual place,
     `DESTINATION__POSTGRES__CREDENTIALS=postgresql://user:password@host:5432/database`.
+    A `target`'s runs merge through their own staging dataset (`dcs_staging_<target>`): dlt
+    empties the staging tables before each load, so a shared one would lose the rows of a
+    target loading at the same time.
     """
     import dlt
 
     kind = kind or destination_type()
+    staging: dict[str, Any] = (
+        {"staging_dataset_name_layout": f"%s_staging_{target}"} if target else {}
+    )
     if kind == "postgres":
-        return dlt.destinations.postgres()
+        return dlt.destinations.postgres(**staging)
     from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
     path = str(database_path(database))
     if os.environ.get(DUCKDB_GLOBAL_CONFIG_ENV):
-        return dlt.destinations.duckdb(credentials=path)
+        return dlt.destinations.duckdb(credentials=path, **staging)
     # DuckDB's default (80 % of RAM) made the merge of a million restores the peak of a run;
     # with a cap it spills to disk instead, at little cost in time
     credentials = DuckDbCredentials(path, global_config={"memory_limit": DUCKDB_MEMORY_LIMIT})
-    return dlt.destinations.duckdb(credentials=credentials)
+    return dlt.destinations.duckdb(credentials=credentials, **staging)

@@ -94,6 +94,17 @@ def identify(database: Path | None, kind: str) -> Destination:
     )
 
 
+def for_target(destination: Destination, name: str) -> Destination:
+    """The destination as one target's run sees it: its own pipelines dir, so its own working
+    dir and run lock (on DuckDB the lock beside the file still makes runs take turns)."""
+    return Destination(
+        destination.kind,
+        f"{destination.label} target {name}",
+        f"{destination.key}-{name}",
+        destination.database,
+    )
+
+
 def destination_dir(root: str | Path | None, destination: Destination) -> Path:
     """`<root>/<key>`: the destination's own pipelines dir (root: dlt's pipelines dir)."""
     return pipelines_root(root) / destination.key
@@ -189,11 +200,13 @@ def local_state(
     pipelines_dir: str | None,
     open_pipeline: Callable[[Path], Any],
     take_over: bool = True,
+    name: str = PIPELINE_NAME,
 ) -> Iterator[tuple[Path, Healing]]:
     """Hold the destination's run lock, take over an earlier version's working dir when it is
     this destination's (`take_over`), heal the working dir; yield (its pipelines dir, healing).
 
-    `open_pipeline(pipelines_dir)` opens the pipeline with its working dir in that dir.
+    `open_pipeline(pipelines_dir)` opens the pipeline with its working dir in that dir;
+    `name` is the pipeline's name (its working dir's).
 
     Raises:
         RunLocked: another run of this destination (or on this DuckDB file) is in progress.
@@ -201,7 +214,7 @@ def local_state(
     directory = destination_dir(pipelines_dir, destination)
     with exclusive_run(lock_paths(str(directory), destination.database)):
         mark(directory, destination)
-        workdir = working_dir(str(directory))
+        workdir = working_dir(str(directory), name)
         if take_over:
             line = adopt_legacy(
                 pipelines_root(pipelines_dir),

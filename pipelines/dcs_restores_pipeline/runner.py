@@ -10,8 +10,17 @@ from typing import Any
 
 import dlt
 from dcs_restores import ExtractStats, SourceSettings, dcs_restores
-from dcs_restores.errors import ConfigError, DcsApiError, DcsRestoresError, chain, one_line, root
-from dcs_restores.targets import load_targets
+from dcs_restores.errors import (
+    ConfigError,
+    DcsApiError,
+    DcsRestoresError,
+    chain,
+    find,
+    one_line,
+    root,
+)
+from dcs_restores.targets import load_targets, select_target
+from dlt.common.destination.exceptions import SchemaUpdateError
 from dlt.common.pipeline import LoadInfo
 from dlt.pipeline.exceptions import PipelineStepFailed
 
@@ -28,8 +37,9 @@ from dcs_restores_pipeline.config import (
     database_path,
     destination,
     destination_type,
+    target_pipeline_name,
 )
-from dcs_restores_pipeline.localstate import destination_dir, identify, local_state
+from dcs_restores_pipeline.localstate import destination_dir, for_target, identify, local_state
 from dcs_restores_pipeline.recovery import (
     RESET_HINT,
     align_state,
@@ -176,21 +186,27 @@ def local_dir(database: Path | None, pipelines_dir: str | None, kind: str) -> Pa
     return destination_dir(pipelines_dir, identify(database, kind))
 
 
-def _pipeline(database: Path | None, kind: str, directory: Path) -> dlt.Pipeline:
+def _pipeline(
+    database: Path | None, kind: str, directory: Path, target: str | None = None
+) -> dlt.Pipeline:
+    name = target_pipeline_name(target) if target else PIPELINE_NAME
     try:
         return dlt.pipeline(
-            pipeline_name=PIPELINE_NAME,
-            destination=destination(database, kind),
+            pipeline_name=name,
+            destination=destination(database, kind, target),
             dataset_name=DATASET_NAME,
             pipelines_dir=str(directory),
         )
     except Exception as exc:
-        raise_if_damaged(working_dir(str(directory)), exc)
+        raise_if_damaged(working_dir(str(directory), name), exc)
         raise
 
 
-def reset_pending(database: Path | None = None, pipelines_dir: str | None = None) -> list[str]:
-    """Drop every pending load package and rewind the cursors to before them.
+def reset_pending(
+    database: Path | None = None, pipelines_dir: str | None = None, target: str | None = None
+) -> list[str]:
+    """Drop every pending load package and rewind the cursors to before them (of `target`'s
+    own pipeline when given).
 
     Returns:
         The load ids dropped (empty when nothing was pending).
@@ -198,9 +214,12 @@ def reset_pending(database: Path | None = None, pipelines_dir: str | None = None
     kind = destination_type()
 
     def opener(directory: Path) -> dlt.Pipeline:
-        return _pipeline(database, kind, directory)
+        return _pipeline(database, kind, directory, target)
 
-    with local_state(identify(database, kind), pipelines_dir, opener) as (directory, _):
+    identity, name = identify(database, kind), PIPELINE_NAME
+    if target is not None:
+        identity, name = for_target(identity, target), target_pipeline_name(target)
+    with local_state(identity, pipelines_dir, opener, target is None, name) as (directory, _):
         return drop_pending(opener(directory))
 
 
@@ -226,7 +245,7 @@ def _load_target(
             open_since=before.open_since_for(settings.project_id),
             open_backups_since=before.open_backups_since_for(settings.project_id),
         )
-        info: LoadInfo = pipeline.run(source)
+        info = _run(pipeline, source)
         info.raise_on_failed_jobs()
         summary.load_ids.extend(info.loads_ids)
     except PipelineStepFailed as exc:
@@ -261,6 +280,41 @@ def _load_target(
     return errors
 
 
+def _reset_hint(target: str | None) -> str:
+    if target is None:
+        return RESET_HINT
+    return RESET_HINT.replace("reset-pending", f"reset-pending --target {target}")
+
+
+# tries of the load step when its schema update fails (targets racing to create the tables)
+SCHEMA_UPDATE_TRIES = 4
+
+
+def _run(pipeline: dlt.Pipeline, source: Any) -> LoadInfo:
+    """`pipeline.run(source)`; when its load step's schema update fails, that step again.
+
+    Runs of two targets loading into one new dataset at the same moment race to create its
+    schema and tables (PostgreSQL answers with a deadlock or "already exists"). dlt then keeps
+    the package, and loading it again is safe: dlt reads the destination anew and applies
+    only what is still missing (its documented `retry_schema_update`).
+    """
+    try:
+        return pipeline.run(source)
+    except PipelineStepFailed as exc:
+        if exc.step != "load" or find(exc, SchemaUpdateError) is None:
+            raise
+        failure = exc
+    for attempt in range(1, SCHEMA_UPDATE_TRIES):
+        time.sleep(0.2 * attempt)
+        try:
+            return pipeline.load()
+        except PipelineStepFailed as exc:
+            if find(exc, SchemaUpdateError) is None:
+                raise
+            failure = exc
+    raise failure
+
+
 def target_failure(exc: PipelineStepFailed, settings: SourceSettings) -> DcsApiError:
     """One line for a project whose extract failed: the API error inside, or the root cause."""
     for each in chain(exc):
@@ -285,8 +339,13 @@ def run(
     models: bool = True,
     destination_kind: str | None = None,
     take_over: bool = True,
+    target: str | None = None,
 ) -> RunSummary:
     """Extract and load every configured project (target), then rebuild the models.
+
+    `target` (a target's name): load that target alone, as pipeline `dcs_restores__<name>`
+    with its own state, working dir and run lock, and no models (they run once, after every
+    target); runs of different targets can load into one PostgreSQL dataset at the same time.
 
     One target's failure does not stop the others; the run then raises RunFailed after
     loading everything that could be read.
@@ -304,17 +363,20 @@ def run(
     started = time.monotonic()
     if isinstance(settings, SourceSettings):
         targets = [settings]
+    elif target is not None and not settings:
+        targets = [select_target(target)]
     else:
         targets = list(settings) if settings else load_targets()
     kind = destination_kind or destination_type()
+    identity = identify(database, kind)
+    if target is not None:
+        identity, models, take_over = for_target(identity, target), False, False
 
     def opener(directory: Path) -> dlt.Pipeline:
-        return _pipeline(database, kind, directory)
+        return _pipeline(database, kind, directory, target)
 
-    with local_state(identify(database, kind), pipelines_dir, opener, take_over) as (
-        directory,
-        healed,
-    ):
+    name = target_pipeline_name(target) if target else PIPELINE_NAME
+    with local_state(identity, pipelines_dir, opener, take_over, name) as (directory, healed):
         pipeline = opener(directory)
         summary = RunSummary(
             project_id=",".join(t.project_id for t in targets),
@@ -326,9 +388,9 @@ def run(
         remote = destination_state_hash(pipeline) if summary.pending_loaded else before.state_hash
         pipeline = align_state(pipeline, remote, quiet=bool(healed.damaged))
         errors: list[str] = []
-        for target in targets:
+        for each in targets:
             try:
-                errors.extend(_load_target(pipeline, target, summary, progress, before))
+                errors.extend(_load_target(pipeline, each, summary, progress, before))
             except PipelineStepFailed as exc:
                 if exc.step not in ("normalize", "load"):
                     raise
@@ -339,7 +401,7 @@ def run(
                     raise RunFailed(disk_full_message(where, exc.step), summary) from exc
                 raise RunFailed(
                     f"the {exc.step} step failed; what was read waits in a load package that "
-                    f"the next run loads first; if that keeps failing, {RESET_HINT}; "
+                    f"the next run loads first; if that keeps failing, {_reset_hint(target)}; "
                     f"cause: {step_failure_gist(exc)}",
                     summary,
                 ) from exc

@@ -279,11 +279,12 @@ def raise_if_damaged(path: Path, cause: BaseException) -> None:
             ) from cause
 
 
-def working_dir(pipelines_dir: str | None) -> Path:
-    """`<pipelines dir>/dcs_restores`, where dlt keeps this pipeline's local state."""
+def working_dir(pipelines_dir: str | None, name: str = PIPELINE_NAME) -> Path:
+    """`<pipelines dir>/<name>` (default `dcs_restores`), where dlt keeps the local state of
+    pipeline `name`."""
     from dlt.common.pipeline import get_dlt_pipelines_dir
 
-    return Path(pipelines_dir or get_dlt_pipelines_dir()) / PIPELINE_NAME
+    return Path(pipelines_dir or get_dlt_pipelines_dir()) / name
 
 
 def heal_and_log(path: Path, report: Callable[[str], None] | None = None) -> Healing:

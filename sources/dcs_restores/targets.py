@@ -1,10 +1,16 @@
-"""Several projects and regions in one run: `targets`, each validated like a single project."""
+"""Several projects and regions in one run: `targets`, each validated like a single project.
+
+Each target has a name (`name`, default its project id): `dcs-restores run --target NAME` loads
+that target alone, with its own pipeline name and state (an orchestrator runs one task per
+target).
+"""
 
 from __future__ import annotations
 
 import ast
 import copy
 import json
+import re
 from typing import Any
 
 from .configuration import (
@@ -18,8 +24,11 @@ from .errors import ConfigError
 from .settings import env_var
 
 TARGET_KEYS = frozenset(
-    {"endpoint", "region", "project_id", "instance_ids", "credentials", "start_date"}
+    {"name", "endpoint", "region", "project_id", "instance_ids", "credentials", "start_date"}
 )
+# a name becomes part of a pipeline, dataset and directory name: nothing else may be in it,
+# and no "__" (dataset names collapse it, so "a__b" and "a_b" would share a staging dataset)
+NAME_PATTERN = re.compile(r"(?=.{1,64}$)[a-z0-9]+(?:_[a-z0-9]+)*")
 CREDENTIAL_KEYS = frozenset({"access_key", "secret_key", "security_token", "auth_token"})
 HINT = f'set {env_var("targets")} to a list like [{{"region": "eu-west-101", "project_id": "..."}}]'
 
@@ -49,6 +58,8 @@ def _target_spec(
         raise ConfigError(
             f"targets[{index}] has unknown keys {sorted(unknown)}: use {sorted(TARGET_KEYS)}"
         )
+    if "name" in target:
+        _check_name(target["name"])
     spec = copy.copy(base)
     spec.endpoint = target.get("endpoint")
     spec.region = target.get("region")
@@ -66,6 +77,72 @@ def _target_spec(
             setattr(credentials, key, own.get(key))
         spec.credentials = credentials
     return spec
+
+
+def _check_name(name: Any) -> None:
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        raise ConfigError(
+            "name must be 1-64 lowercase letters and digits, words joined by single '_'"
+        )
+
+
+def _named_specs(base: DcsRestoresConfiguration) -> list[tuple[str, DcsRestoresConfiguration]]:
+    """(name, unvalidated spec) of every target: names need neither keys nor requests."""
+    if base.targets in (None, "", []):
+        named = [((base.project_id or "").strip(), base)]
+    else:
+        named = []
+        for index, target in enumerate(_parse(base.targets)):
+            try:
+                spec = _target_spec(base, index, target)
+            except ConfigError as exc:
+                raise ConfigError(f"targets[{index}]: {exc}") from None
+            named.append((str(target.get("name") or (spec.project_id or "").strip()), spec))
+    for index, (name, _) in enumerate(named):
+        if not NAME_PATTERN.fullmatch(name):
+            raise ConfigError(
+                f"targets[{index}] has no usable name: set its project_id, or a name of 1-64 "
+                "lowercase letters and digits, words joined by single '_'"
+            )
+    names = [name for name, _ in named]
+    if len(set(names)) != len(names):
+        raise ConfigError(
+            'two targets have the same name: give each its own "name" (default: its project_id)'
+        )
+    return named
+
+
+def target_names(**overrides: Any) -> list[str]:
+    """Return the name of each target (`name`, default its project id), in order; without
+    `targets`, the one project's id. Needs no credentials: each target's run brings its own.
+
+    Raises:
+        ConfigError: a target is malformed, or two targets have the same name.
+    """
+    return [name for name, _ in _named_specs(resolve_spec(**overrides))]
+
+
+def select_target(name: str, **overrides: Any) -> SourceSettings:
+    """Return the validated settings of the target named `name`; the other targets are not
+    validated (their keys may be absent where this one runs).
+
+    Raises:
+        ConfigError: no target has that name (the line lists the names), or it is wrong.
+    """
+    base = resolve_spec(**overrides)
+    named = _named_specs(base)
+    for index, (each, spec) in enumerate(named):
+        if each == name:
+            try:
+                return validate(spec)
+            except ConfigError as exc:
+                if base.targets in (None, "", []):
+                    raise
+                raise ConfigError(f"targets[{index}]: {exc}") from None
+    raise ConfigError(
+        f"no target named {name!r}: the targets are {', '.join(sorted(n for n, _ in named))} "
+        '(a target\'s name is its "name", else its project_id)'
+    )
 
 
 def load_targets(**overrides: Any) -> list[SourceSettings]:

@@ -137,8 +137,8 @@ final as (
         case
             when isfinite(per_instance.last_successful_restore_at)
                 then cast(
-                    extract(epoch from clock.now_at)
-                    - extract(epoch from per_instance.last_successful_restore_at)
+                    round(extract(epoch from clock.now_at)
+                    - extract(epoch from per_instance.last_successful_restore_at), 3)
                     as double precision
                 ) / 86400
         end as days_since_successful_restore,
@@ -150,8 +150,8 @@ final as (
         case
             when isfinite(newest_backup.newest_restorable_backup_at)
                 then cast(
-                    extract(epoch from clock.now_at)
-                    - extract(epoch from newest_backup.newest_restorable_backup_at)
+                    round(extract(epoch from clock.now_at)
+                    - extract(epoch from newest_backup.newest_restorable_backup_at), 3)
                     as double precision
                 )
         end as rpo_exposure_seconds,

@@ -78,8 +78,8 @@ expected as (
             when isfinite(restores_open.created_at)
                 then greatest(
                     cast(
-                        extract(epoch from clock.now_at)
-                        - extract(epoch from restores_open.created_at)
+                        round(extract(epoch from clock.now_at)
+                        - extract(epoch from restores_open.created_at), 3)
                         as double precision
                     ),
                     0

@@ -51,7 +51,9 @@ final as (
         coalesce(is_finished, false) as is_finished,
         coalesce(is_failed, false) as is_failed,
         -- updated_at is the completion time only once a restore has finished; a duration
-        -- is never negative or infinite (the loader already sets such an updated_at aside)
+        -- is never negative or infinite (the loader already sets such an updated_at aside).
+        -- Differences of epochs are rounded to the millisecond, the API's precision, in every
+        -- view: DuckDB's epoch is a double whose last digits differ from PostgreSQL's numeric
         case
             when
                 is_finished
@@ -59,7 +61,7 @@ final as (
                 and isfinite(created_at)
                 and isfinite(updated_at)
                 then cast(
-                    extract(epoch from updated_at) - extract(epoch from created_at)
+                    round(extract(epoch from updated_at) - extract(epoch from created_at), 3)
                     as double precision
                 )
         end as duration_seconds,

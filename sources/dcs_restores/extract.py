@@ -102,10 +102,11 @@ BACKUPS = RecordKind(
 
 
 class Extract:
-    """One extract of one project, from the instance listing to the last restores page.
+    """One extract of one project, from the instance listing to the last restores and backups
+    pages.
 
     The client, its stop signal and the plan are made when the listing starts, so a source
-    object extracted twice starts afresh; both resources count into the one `stats`.
+    object extracted twice starts afresh; every resource counts into the one `stats`.
     """
 
     def __init__(
@@ -291,7 +292,7 @@ class Extract:
             elif isinstance(event.error, Exception):
                 # that instance is set aside: what it read still loads, its cursor stays put
                 failure = instance_failure(event.instance_id, event.error)
-                if kind is BACKUPS:
+                if kind.name == BACKUPS.name:
                     failure = backups_failure(failure)
                 logger.warning(str(failure))
                 counts.failures.append(failure)

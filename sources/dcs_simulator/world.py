@@ -43,6 +43,8 @@ DEFAULT_START = datetime(2025, 1, 1, tzinfo=UTC)
 # creation time of hand-added instances when none is given
 DEFAULT_INSTANCE_CREATED = datetime(2020, 1, 1, tzinfo=UTC)
 _FILTER_TIME = re.compile(r"\d{14}")
+# generated worlds: days of daily automatic backups before the end of the span
+AUTO_HISTORY_DAYS = 21
 
 
 class InstanceNotFound(KeyError):
@@ -70,6 +72,8 @@ class _Instance:
     b_neg: array[int] = field(default_factory=lambda: array("q"))
     b_keys: array[int] = field(default_factory=lambda: array("q"))
     manual_backups: list[int] = field(default_factory=list)
+    # generated restore key -> how long before the restore its backup was made (ms)
+    restore_gaps: dict[int, int] = field(default_factory=dict)
 
     def exists(self, now_ms: int) -> bool:
         return self.created_ms <= now_ms and (self.deleted_ms is None or now_ms < self.deleted_ms)
@@ -482,11 +486,13 @@ class World:
         return render(spec, now_ms, self.null_style, self.timestamp_style)
 
     def _plan_backups(self, inst: _Instance, start_ms: int, span_ms: int) -> None:
-        """Give a generated instance daily automatic backups from `start` to 30 days past it."""
+        """Give a generated instance daily automatic backups over the last 21 days of the span
+        (at most; fewer keep large worlds cheap) and 30 days past it."""
         rng = random.Random(f"{self.seed}:{inst.index}:backup-plan")
         inst.save_days = rng.randint(1, MAX_SAVE_DAYS)
-        inst.auto_first_ms = start_ms - start_ms % DAY_MS + rng.randint(0, 23) * 3_600_000
-        inst.auto_count = (span_ms + 30 * DAY_MS) // DAY_MS
+        first = max(start_ms, start_ms + span_ms - AUTO_HISTORY_DAYS * DAY_MS)
+        inst.auto_first_ms = first - first % DAY_MS + rng.randint(0, 23) * 3_600_000
+        inst.auto_count = (start_ms + span_ms - first) // DAY_MS + 30
 
     def _build_backups(self, inst: _Instance) -> None:
         """Order an instance's backups newest first, once (the lock is held)."""
@@ -495,7 +501,9 @@ class World:
         entries: list[tuple[int, int]] = []
         for neg, key in zip(inst.neg_created, inst.keys, strict=True):
             if key >= 0:
-                entries.append((-neg - restore_backup_gap_ms(self.seed, inst.index, key), key))
+                gap = restore_backup_gap_ms(self.seed, inst.index, key)
+                inst.restore_gaps[key] = gap
+                entries.append((-neg - gap, key))
         entries.extend((self._auto_ms(inst, day), AUTO_KEY + day) for day in range(inst.auto_count))
         entries.extend(
             (self._manual_backups[-1 - key].created_ms, key) for key in inst.manual_backups
@@ -539,9 +547,9 @@ class World:
             return auto_backup_spec(
                 self.seed, inst.index, key - AUTO_KEY, created_ms, inst.save_days, failure_rate
             )
-        restore_ms = created_ms + restore_backup_gap_ms(self.seed, inst.index, key)
-        restore = generated_spec(self.seed, inst.index, key, restore_ms, self.failure_rate)
-        return restore_backup_spec(self.seed, inst.index, key, restore)
+        gap = inst.restore_gaps[key]
+        restore = generated_spec(self.seed, inst.index, key, created_ms + gap, self.failure_rate)
+        return restore_backup_spec(self.seed, inst.index, key, restore, gap)
 
     def _render_backup(
         self, inst: _Instance, spec: BackupSpec, now_ms: int, canonical: bool = False

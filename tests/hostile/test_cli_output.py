@@ -203,7 +203,7 @@ def test_run_error_lines_are_printable(
     evil = "gone\x1b[2J\x1b[31m\x07\u202e"
 
     def refuse(exchange: Exchange) -> Answer | None:
-        if exchange.instance_id != target:
+        if exchange.instance_id != target or exchange.kind != "restores":
             return None
         return json_answer({"error_code": "DCS.4999", "error_msg": evil}, status=400)
 

@@ -43,11 +43,13 @@ def status_of(runner: Runner, restore_created: datetime) -> str:
 
 
 def _spurious_204(exchange: Exchange) -> Answer | None:
-    return Answer(status=204) if exchange.instance_id == LONG else None
+    return (
+        Answer(status=204) if (exchange.instance_id, exchange.kind) == (LONG, "restores") else None
+    )
 
 
 def _empty_list(exchange: Exchange) -> Answer | None:
-    if exchange.instance_id != LONG:
+    if exchange.instance_id != LONG or exchange.kind != "restores":
         return None
     return json_answer({"restore_record_response": [], "total_num": 0})
 
@@ -121,7 +123,7 @@ def test_a_created_at_from_the_future_hides_no_later_restore(
     future = (now + ahead).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
     def time_traveller(exchange: Exchange) -> Answer | None:
-        if exchange.instance_id != BUSY:
+        if exchange.instance_id != BUSY or exchange.kind != "restores":
             return None
         page = restores_page(exchange)
         records = page["restore_record_response"]

@@ -22,7 +22,8 @@ def test_hook_replaces_answers_until_cleared(runner: Runner, hostile: Start) -> 
     target = world.instances_at(sim.now)[0]["instance_id"]
 
     def hide(exchange: Exchange) -> Answer | None:
-        return Answer(status=204) if exchange.instance_id == target else None
+        hidden = (exchange.instance_id, exchange.kind) == (target, "restores")
+        return Answer(status=204) if hidden else None
 
     server.hook = hide
     quick_run(runner, sim, endpoint=server.base_url)

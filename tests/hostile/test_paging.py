@@ -58,7 +58,7 @@ def test_a_server_that_ignores_offset_fails_that_instance_only(
     bad = world.instance_ids[0]
 
     def same_page(exchange: Exchange) -> Answer | None:
-        if exchange.instance_id != bad:
+        if exchange.instance_id != bad or exchange.kind != "restores":
             return None
         items, total = world.restores_page(bad, sim.now, offset=0, limit=10)
         return json_answer({"restore_record_response": items, "total_num": total})
@@ -84,7 +84,7 @@ def test_an_endless_list_is_bounded(
     counter = itertools.count()
 
     def endless(exchange: Exchange) -> Answer | None:
-        if exchange.instance_id != bad:
+        if exchange.instance_id != bad or exchange.kind != "restores":
             return None
         # one consistent list that never ends: row n is the same whatever page it is on
         template = world.restores_page(bad, sim.now, offset=0, limit=1)[0][0]
@@ -120,7 +120,7 @@ def test_rows_deleted_while_paging_are_not_skipped(
     pages_served = {"count": 0}
 
     def delete_newest(exchange: Exchange) -> Answer | None:
-        if exchange.instance_id != moving:
+        if exchange.instance_id != moving or exchange.kind != "restores":
             return None
         pages_served["count"] += 1
         if pages_served["count"] == 1:
@@ -150,7 +150,7 @@ def test_rows_that_never_stop_moving_fail_that_instance_only(
     moving = world.instance_ids[0]
 
     def shuffled(exchange: Exchange) -> Answer | None:
-        if exchange.instance_id != moving:
+        if exchange.instance_id != moving or exchange.kind != "restores":
             return None
         page = restores_page(exchange)
         offset = int(exchange.query["offset"])

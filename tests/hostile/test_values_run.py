@@ -6,6 +6,7 @@ other row equals the ground truth, and once the server behaves the next run conv
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 from datetime import timedelta
 from typing import Any
@@ -224,13 +225,18 @@ def test_a_database_from_before_invalid_fields_goes_on_loading(
     with monkeypatch.context() as patch:
         columns = {k: v for k, v in source.RESTORE_COLUMNS.items() if k != "invalid_fields"}
         shape = extract.shape_restore
-        # the table's hints (the source) and the Arrow batches (the extract)
+        # the table's hints (the source) and the Arrow batches and rows (the extract)
         patch.setattr(source, "RESTORE_COLUMNS", columns)
-        patch.setattr(extract, "RESTORE_COLUMNS", columns)
         patch.setattr(
             extract,
-            "shape_restore",
-            lambda *args: {k: v for k, v in shape(*args).items() if k != "invalid_fields"},
+            "RESTORES",
+            dataclasses.replace(
+                extract.RESTORES,
+                columns=columns,
+                shape=lambda *args: {
+                    k: v for k, v in shape(*args).items() if k != "invalid_fields"
+                },
+            ),
         )
         runner.run(sim, endpoint=server.base_url)
     assert "invalid_fields" not in {

@@ -66,7 +66,12 @@ def test_two_runs_follow_new_finished_failed_and_expired_backups(serve, runner: 
     assert "backups: " in second.text()
     assert f"backups: {second.backups_new} new, {len(changed)} updated" in second.text()
     # the open backup was re-read until final: no cursor keeps it open any more
-    assert all(c["oldest_open"] is None for c in backup_cursors(local_state(runner)).values())
+    found = backup_cursors(local_state(runner))
+    assert set(found) == set(world.instance_ids)
+    assert [c["oldest_open"] for c in found.values()] == [None] * len(found)
+    for iid in world.instance_ids:
+        newest = max((r["created_at"] for r in truth if r["instance_id"] == iid), default=None)
+        assert found[iid]["max_created_at"] == (newest.isoformat() if newest else None)
 
 
 def test_idle_run_makes_one_backups_and_one_restores_request_per_instance(

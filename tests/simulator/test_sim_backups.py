@@ -68,9 +68,9 @@ def test_every_generated_restore_names_an_earlier_backup_record(world: World) ->
     assert {"succeed", "failed", "expired", "deleted"} <= set(statuses)
     assert Counter(b["is_support_restore"] for b in by_id.values())["FALSE"] > 0
     assert {b["backup_type"] for b in by_id.values()} == {"auto", "manual"}
-    # periodic automatic backups beside the restores' own: daily over the 60 days
+    # periodic automatic backups beside the restores' own: daily over the last 21 days
     per_instance = Counter(b["instance_id"] for b in by_id.values())
-    assert sorted(per_instance.values()) == [15 + 60] * 3
+    assert sorted(per_instance.values()) == [15 + 21] * 3
     failed = [b for b in by_id.values() if b["status"] == "failed"]
     assert all(b["error_code"].startswith("dcs.08.000") and b["size"] == 0 for b in failed)
     assert world.backup_truth(now) == world.backup_truth(now)  # derived, not drawn again
@@ -90,7 +90,7 @@ def test_backups_page_is_newest_first_and_pages_cover_the_truth(world: World) ->
             break
     assert [b["backup_id"] for b in seen] == [b["backup_id"] for b in truth]
     created = [b["created_at"] for b in seen]
-    assert created == sorted(created, reverse=True) and len(set(b["backup_id"] for b in seen)) == 75
+    assert created == sorted(created, reverse=True) and len(set(b["backup_id"] for b in seen)) == 36
     begin, end = datetime(2025, 2, 1, tzinfo=UTC), datetime(2025, 2, 10, tzinfo=UTC)
     window, total = world.backups_page(iid, now, begin, end, 0, 1000)
     inside = [b for b in seen if "2025-02-01" <= b["created_at"][:10] < "2025-02-10"]
@@ -142,7 +142,7 @@ def test_route_answers_signed_pages_with_api_types(sim: DcsSimulator) -> None:
     answer = backups(sim, iid, limit=10, offset=5)
     assert answer.status_code == 200
     body = answer.json()
-    assert body["total_num"] == 75 and len(body["backup_record_response"]) == 10
+    assert body["total_num"] == 36 and len(body["backup_record_response"]) == 10
     record = body["backup_record_response"][0]
     assert isinstance(record["size"], int) and record["is_support_restore"] in ("TRUE", "FALSE")
     assert record["instance_id"] == iid and set(record) >= {"execution_at", "backup_format"}

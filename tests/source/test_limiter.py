@@ -78,8 +78,14 @@ def test_a_throttled_run_backs_off_and_loads_everything(serve, runner: Runner) -
     world = World.generate(seed=5, instances=30, restores_per_instance=6)
     # the gateway admits 10 requests a second (bursts of 10); 8 workers at 20 ms ask for 400
     simulator = serve(world, latency_s=0.02, throttle_rps=10)
+    # restores only: the counts below are of restores pages (backups share the limiter)
     summary = runner.run(
-        simulator, concurrency=8, page_size=10, max_retry_delay=0.2, max_attempts=20
+        simulator,
+        concurrency=8,
+        page_size=10,
+        max_retry_delay=0.2,
+        max_attempts=20,
+        backups=False,
     )
 
     assert runner.restores() == expected_restores(world, simulator.now)

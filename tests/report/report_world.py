@@ -1,4 +1,4 @@
-"""A world whose at-risk instances are known, built relative to now, in a DuckDB file."""
+"""A world whose at-risk instances are known, built relative to now (the views' pinned clock)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
-from dcs_restores_pipeline.views import apply_models_duckdb
+from dcs_restores_pipeline.views import apply_models_duckdb, pin_clock_sql
 from report_tables import BACKUPS_DDL, create_tables
 
 NOW = datetime.now(UTC)
@@ -81,3 +81,5 @@ def build(path: Path) -> None:
                 [PROJECT, instance_id, f"fresh-{n}", f"backup-{n}", NOW - age, NOW - age],
             )
         apply_models_duckdb(con, "dcs")
+        # the views' clock stays at the world's NOW, however long the tests take to get there
+        con.execute(pin_clock_sql("dcs", NOW))

@@ -34,7 +34,7 @@ def test_a_target_is_named_by_its_name_else_its_project_id(
     )
     assert target_names() == ["eu_de", SECOND]
     chosen = select_target(SECOND)
-    assert (chosen.project_id, chosen.endpoint) == (SECOND, "https://dcs.eu-nl.myhuaweicloud.com")
+    assert (chosen.project_id, chosen.endpoint) == (SECOND, "https://dcs.eu-nl.otc.t-systems.com")
     assert select_target("eu_de").project_id == FIRST
 
 

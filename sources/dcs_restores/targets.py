@@ -89,6 +89,9 @@ def _check_name(name: Any) -> None:
 def _named_specs(base: DcsRestoresConfiguration) -> list[tuple[str, DcsRestoresConfiguration]]:
     """(name, unvalidated spec) of every target: names need neither keys nor requests."""
     if base.targets in (None, "", []):
+        if not (base.project_id or "").strip():
+            # no target and no project: the settings a first run lacks, said as `run` says them
+            validate(base)
         named = [((base.project_id or "").strip(), base)]
     else:
         named = []

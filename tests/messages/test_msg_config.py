@@ -41,6 +41,18 @@ def test_run_without_configuration_in_a_temp_dir(capsys: pytest.CaptureFixture[s
     assert capsys.readouterr().err == MISSING + "\n"
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [["targets"], ["run", "--target", "alpha", "--quiet"]],
+)
+def test_target_commands_without_configuration_say_what_run_says(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # no `targets` and no project: not "targets[0] has no usable name"
+    assert cli.main(argv) == cli.EXIT_CONFIG
+    assert capsys.readouterr().err == MISSING + "\n"
+
+
 def _configure(monkeypatch: pytest.MonkeyPatch, endpoint: str, **extra: str) -> None:
     for key, value in configured_env(Path("."), endpoint, **extra).items():
         if key.startswith(("SOURCES", "REGION")):

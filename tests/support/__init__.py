@@ -6,5 +6,6 @@
 - `truth`: ground truth and cursor checks (`assert_matches_truth`, `truth_for`, `cursors`);
 - `leaks`: the secret scanner (`secret_leaks`);
 - `demo`: the demo database with its views' clock pinned (`pinned_copy`), and its at-risk
-  instances (`demo_at_risk`).
+  instances (`demo_at_risk`);
+- `signed`: one AK/SK-signed request to a running simulator (`call`).
 """

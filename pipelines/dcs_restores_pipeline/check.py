@@ -3,8 +3,7 @@ the recovery-readiness thresholds of `readiness_check` per instance."""
 
 from __future__ import annotations
 
-import argparse
-import math
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -14,6 +13,7 @@ from typing import Any
 import dlt
 from dcs_restores.errors import DcsRestoresError
 
+from dcs_restores_pipeline.argnumbers import finite_number, out_of_range, validate, whole_number
 from dcs_restores_pipeline.config import DATASET_NAME
 from dcs_restores_pipeline.readiness_check import READINESS_SQL, Breach, Thresholds, breaches
 from dcs_restores_pipeline.text import printable
@@ -47,55 +47,33 @@ _SECONDS = "seconds above 0, e.g. 600"
 _DAYS = f"days above 0 and at most {MAX_SINCE_DAYS}"
 
 
-def _number(text: str, wanted: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number: give {wanted}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number: give {wanted}")
-    return value
-
-
-def _out_of_range(text: str, wanted: str) -> argparse.ArgumentTypeError:
-    return argparse.ArgumentTypeError(f"{text!r} is out of range: give {wanted}")
-
-
 def failure_rate_arg(text: str) -> float:
     """`--max-failure-rate`: a finite fraction in [0, 1]."""
-    value = _number(text, _FRACTION)
+    value = finite_number(text, _FRACTION)
     if not 0 <= value <= 1:
-        raise _out_of_range(text, _FRACTION)
+        raise out_of_range(text, _FRACTION)
     return value
 
 
 def seconds_arg(text: str) -> float:
     """`--max-p95-seconds`: a finite number of seconds above 0."""
-    value = _number(text, _SECONDS)
+    value = finite_number(text, _SECONDS)
     if value <= 0:
-        raise _out_of_range(text, _SECONDS)
+        raise out_of_range(text, _SECONDS)
     return value
 
 
 def since_days_arg(text: str) -> float:
     """`--since-days`: finite, above 0 and at most MAX_SINCE_DAYS."""
-    value = _number(text, _DAYS)
+    value = finite_number(text, _DAYS)
     if not 0 < value <= MAX_SINCE_DAYS:
-        raise _out_of_range(text, _DAYS)
+        raise out_of_range(text, _DAYS)
     return value
 
 
 def min_finished_arg(text: str) -> int:
     """`--min-finished`: a whole number, 0 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a whole number: give 0 or more"
-        ) from None
-    if value < 0:
-        raise _out_of_range(text, "0 or more")
-    return value
+    return whole_number(text, "0 or more")
 
 
 def _validate(
@@ -105,7 +83,7 @@ def _validate(
     min_finished: int,
 ) -> None:
     """The same ranges as the command line, for callers of `check()` in code."""
-    checks: list[tuple[str, Any, Any]] = [
+    checks: list[tuple[str, Any, Callable[[str], object]]] = [
         ("since_days", since_days, since_days_arg),
         ("min_finished", min_finished, min_finished_arg),
     ]
@@ -113,11 +91,7 @@ def _validate(
         checks.append(("max_failure_rate", max_failure_rate, failure_rate_arg))
     if max_p95_seconds is not None:
         checks.append(("max_p95_seconds", max_p95_seconds, seconds_arg))
-    for name, value, parse in checks:
-        try:
-            parse(str(value))
-        except argparse.ArgumentTypeError as exc:
-            raise ValueError(f"{name}: {exc}") from None
+    validate(checks)
 
 
 @dataclass(frozen=True)

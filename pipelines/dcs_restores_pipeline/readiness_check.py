@@ -10,10 +10,11 @@ from their one clock (`stg_clock`).
 from __future__ import annotations
 
 import argparse
-import math
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from dcs_restores_pipeline.argnumbers import finite_number, out_of_range, validate, whole_number
 from dcs_restores_pipeline.text import printable
 
 # one row per instance: its ages and how many of its restores are overdue; {readiness} and
@@ -45,14 +46,9 @@ _COUNT = "a whole number, 0 or more"
 
 
 def _non_negative(text: str, wanted: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number: give {wanted}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number: give {wanted}")
+    value = finite_number(text, wanted)
     if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is out of range: give {wanted}")
+        raise out_of_range(text, wanted)
     return value
 
 
@@ -68,13 +64,7 @@ def hours_arg(text: str) -> float:
 
 def count_arg(text: str) -> int:
     """`--max-overdue`: a whole number, 0 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number: give {_COUNT}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is out of range: give {_COUNT}")
-    return value
+    return whole_number(text, _COUNT)
 
 
 def add_readiness_arguments(parser: argparse.ArgumentParser) -> None:
@@ -122,15 +112,28 @@ class Thresholds:
             "max_rpo_hours": hours_arg,
             "max_overdue": count_arg,
         }
-        for name, value in asdict(self).items():
-            if value is None:
-                continue
-            if name == "max_overdue" and not isinstance(value, int):
-                raise ValueError(f"{name}: {value!r} is not a whole number: give {_COUNT}")
-            try:
-                parsers[name](str(value))
-            except argparse.ArgumentTypeError as exc:
-                raise ValueError(f"{name}: {exc}") from None
+
+        def checks() -> Iterator[tuple[str, Any, Callable[[str], object]]]:
+            for name, value in asdict(self).items():
+                if value is None:
+                    continue
+                if name == "max_overdue" and not isinstance(value, int):
+                    raise ValueError(f"{name}: {value!r} is not a whole number: give {_COUNT}")
+                yield name, value, parsers[name]
+
+        # lazily: the fields are checked in their order, as the command line does
+        validate(checks())
+
+
+# the age measures: what a breach line says without a value, with one ({} is it), and its unit
+_AGES = {
+    "days_since_successful_restore": (
+        "never restored successfully",
+        "last successful restore {} days ago",
+        "days",
+    ),
+    "rpo_hours": ("no restorable backup", "newest restorable backup {} h old", "h"),
+}
 
 
 @dataclass(frozen=True)
@@ -148,20 +151,11 @@ class Breach:
         name = self.instance_name if self.instance_name is not None else "(no name)"
         who = printable(f"{self.project_id} {name} ({self.instance_id[:8]})")
         limit = f"{self.threshold:g}"
-        if self.measure == "days_since_successful_restore":
-            what = (
-                "never restored successfully"
-                if self.value is None
-                else f"last successful restore {_above(self.value, self.threshold)} days ago"
-            )
-            return f"{who}: {what} > {limit} days"
-        if self.measure == "rpo_hours":
-            what = (
-                "no restorable backup"
-                if self.value is None
-                else f"newest restorable backup {_above(self.value, self.threshold)} h old"
-            )
-            return f"{who}: {what} > {limit} h"
+        age = _AGES.get(self.measure)
+        if age is not None:
+            never, seen, unit = age
+            what = never if self.value is None else seen.format(_above(self.value, self.threshold))
+            return f"{who}: {what} > {limit} {unit}"
         return f"{who}: {self.value:.0f} restore(s) overdue > {limit}"
 
     def as_dict(self) -> dict[str, Any]:

@@ -3,7 +3,7 @@ and their quarantines `restores_rejected`, `backups_rejected`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -107,11 +107,6 @@ def dcs_restores(
         if rows:
             yield rows
 
-    def restores(listed: TDataItems) -> Iterator[TDataItems]:
-        # `listed` only starts the read: the plan is every instance the listing kept
-        cursors: dict[str, Any] = dlt.current.resource_state().setdefault("cursors", {})
-        yield from extract.restores(cursors)
-
     instances_resource = dlt.resource(
         instances,
         name="instances",
@@ -120,29 +115,38 @@ def dcs_restores(
         columns=INSTANCE_COLUMNS,
         file_format=LOADER_FILE_FORMAT,
     )
-    restores_resource = dlt.transformer(
-        restores,
-        data_from=instances_resource,
-        name="restores",
-        write_disposition="merge",
-        primary_key="restore_id",
-        columns=RESTORE_COLUMNS | DLT_COLUMNS,
-        file_format=LOADER_FILE_FORMAT,
+    restores_resource = _per_instance(
+        "restores", "restore_id", RESTORE_COLUMNS, extract.restores, instances_resource
     )
     if not settings.backups:
         return [instances_resource, restores_resource]
-
-    def backups(listed: TDataItems) -> Iterator[TDataItems]:
-        cursors: dict[str, Any] = dlt.current.resource_state().setdefault("cursors", {})
-        yield from extract.backups(cursors)
-
-    backups_resource = dlt.transformer(
-        backups,
-        data_from=instances_resource,
-        name="backups",
-        write_disposition="merge",
-        primary_key="backup_id",
-        columns=BACKUP_COLUMNS | DLT_COLUMNS,
-        file_format=LOADER_FILE_FORMAT,
+    backups_resource = _per_instance(
+        "backups", "backup_id", BACKUP_COLUMNS, extract.backups, instances_resource
     )
     return [instances_resource, restores_resource, backups_resource]
+
+
+def _per_instance(
+    name: str,
+    key: str,
+    columns: dict[str, Any],
+    read: Callable[[dict[str, Any]], Iterator[TDataItems]],
+    listing: DltResource,
+) -> DltResource:
+    """A resource of records read per listed instance (merge on `key`), with one created_at
+    cursor per instance in its resource state, under `cursors`."""
+
+    def records(listed: TDataItems) -> Iterator[TDataItems]:
+        # `listed` only starts the read: the plan is every instance the listing kept
+        cursors: dict[str, Any] = dlt.current.resource_state().setdefault("cursors", {})
+        yield from read(cursors)
+
+    return dlt.transformer(
+        records,
+        data_from=listing,
+        name=name,
+        write_disposition="merge",
+        primary_key=key,
+        columns=columns | DLT_COLUMNS,
+        file_format=LOADER_FILE_FORMAT,
+    )

@@ -13,17 +13,17 @@ from typing import Any
 
 from .errors import RecordError
 from .records import (
-    _future_limit,
     _implausible,
     _progress,
-    _text,
     _updated_at,
     is_null,
     parse_timestamp,
+    plausible_created_at,
     record_id,
+    shape_guarded,
+    start_row,
 )
-from .settings import EARLIEST_CREATED_AT, MAX_UNKNOWN_FIELDS
-from .values import INT64_MAX, INVALID_FIELDS, excerpt, flag_text, storable, unknown_fields
+from .values import INT64_MAX, INVALID_FIELDS, excerpt, flag_text, storable
 
 BACKUP_TEXT_FIELDS = (
     "backup_name",
@@ -61,35 +61,14 @@ def shape_backup(raw: Any, project_id: str, instance_id: str) -> dict[str, Any]:
         RecordError: no usable backup_id, no plausible created_at, a known field of a wrong
             type, or anything else that makes shaping fail; never anything else.
     """
-    if not isinstance(raw, dict):
-        raise RecordError(f"record is a {type(raw).__name__}, expected an object")
-    try:
-        return _shape_backup(raw, project_id, instance_id)
-    except RecordError:
-        raise
-    except Exception as exc:
-        raise RecordError(f"record cannot be shaped: {type(exc).__name__}") from exc
+    return shape_guarded(_shape_backup, raw, project_id, instance_id)
 
 
 def _shape_backup(raw: dict[str, Any], project_id: str, instance_id: str) -> dict[str, Any]:
     flags: list[str] = []
     backup_id = record_id(raw.get("backup_id"), "backup_id")
-    created_at = parse_timestamp(raw.get("created_at"))
-    if created_at is None:
-        raise RecordError("record has no created_at")
-    if created_at < EARLIEST_CREATED_AT or created_at > _future_limit():
-        raise RecordError(f"created_at {_implausible(created_at)}")
-    row: dict[str, Any] = {}
-    uncounted = 0
-    if not BACKUP_OWN_FIELDS.issuperset(raw):
-        unknown = raw.keys() - BACKUP_OWN_FIELDS
-        uncounted = unknown_fields(
-            raw, unknown, BACKUP_OWN_FIELDS, row, flags, "backups", MAX_UNKNOWN_FIELDS
-        )
-    for field in BACKUP_TEXT_FIELDS:
-        row[field] = _text(field, raw.get(field), flags)
-    if row["status"] is not None:
-        row["status"] = row["status"].lower()
+    created_at = plausible_created_at(raw)
+    row, uncounted = start_row(raw, BACKUP_OWN_FIELDS, BACKUP_TEXT_FIELDS, "backups", flags)
     row["backup_id"] = backup_id
     row["project_id"] = project_id
     row["instance_id"] = storable(instance_id)

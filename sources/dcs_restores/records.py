@@ -14,6 +14,7 @@ import json
 import math
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -70,6 +71,10 @@ RESTORE_OWN_FIELDS = frozenset(RESTORE_COLUMNS)
 _INSTANCE_OWN_FIELDS = frozenset(
     {"instance_id", "project_id", "endpoint", "created_at", "updated_at", INVALID_FIELDS}
 )
+
+
+# shapes one raw record (an object) of an instance into a row, or raises
+Shaper = Callable[[dict[str, Any], str, str], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -304,10 +309,19 @@ def shape_restore(raw: Any, project_id: str, instance_id: str) -> dict[str, Any]
             unparseable, before 2000 or far in the future), a known field of a wrong type, or
             anything else that makes shaping fail; never anything else.
     """
+    return shape_guarded(_shape_restore, raw, project_id, instance_id)
+
+
+def shape_guarded(shape: Shaper, raw: Any, project_id: str, instance_id: str) -> dict[str, Any]:
+    """Run `shape` on one raw record so that nothing but RecordError leaves it.
+
+    Raises:
+        RecordError: the record is not an object, or `shape` failed in any way.
+    """
     if not isinstance(raw, dict):
         raise RecordError(f"record is a {type(raw).__name__}, expected an object")
     try:
-        return _shape_restore(raw, project_id, instance_id)
+        return shape(raw, project_id, instance_id)
     except RecordError:
         raise
     except Exception as exc:
@@ -315,27 +329,48 @@ def shape_restore(raw: Any, project_id: str, instance_id: str) -> dict[str, Any]
         raise RecordError(f"record cannot be shaped: {type(exc).__name__}") from exc
 
 
-def _shape_restore(raw: dict[str, Any], project_id: str, instance_id: str) -> dict[str, Any]:
-    flags: list[str] = []
-    restore_id = _restore_id(raw.get("restore_id"))
+def plausible_created_at(raw: dict[str, Any]) -> datetime:
+    """Return a record's created_at.
+
+    Raises:
+        RecordError: created_at is missing, unparseable, before 2000 or far in the future.
+    """
     created_at = parse_timestamp(raw.get("created_at"))
     if created_at is None:
         raise RecordError("record has no created_at")
     # a placeholder (0001-01-01, 1970-01-01) or a far-future time would become the
-    # instance's cursor, and the latter would hide every later restore
+    # instance's cursor, and the latter would hide every later record
     if created_at < EARLIEST_CREATED_AT or created_at > _future_limit():
         raise RecordError(f"created_at {_implausible(created_at)}")
+    return created_at
+
+
+def start_row(
+    raw: dict[str, Any],
+    own_fields: frozenset[str],
+    text_fields: tuple[str, ...],
+    table: str,
+    flags: list[str],
+) -> tuple[dict[str, Any], int]:
+    """Return a row begun with a record's unknown fields and its text fields (status lower
+    case), and how many unknown fields were not kept; set-asides are added to `flags`."""
     row: dict[str, Any] = {}
     uncounted = 0
-    if not RESTORE_OWN_FIELDS.issuperset(raw):
-        unknown = raw.keys() - RESTORE_OWN_FIELDS
-        uncounted = unknown_fields(
-            raw, unknown, RESTORE_OWN_FIELDS, row, flags, "restores", MAX_UNKNOWN_FIELDS
-        )
-    for field in RESTORE_TEXT_FIELDS:
+    if not own_fields.issuperset(raw):
+        unknown = raw.keys() - own_fields
+        uncounted = unknown_fields(raw, unknown, own_fields, row, flags, table, MAX_UNKNOWN_FIELDS)
+    for field in text_fields:
         row[field] = _text(field, raw.get(field), flags)
     if row["status"] is not None:
         row["status"] = row["status"].lower()
+    return row, uncounted
+
+
+def _shape_restore(raw: dict[str, Any], project_id: str, instance_id: str) -> dict[str, Any]:
+    flags: list[str] = []
+    restore_id = _restore_id(raw.get("restore_id"))
+    created_at = plausible_created_at(raw)
+    row, uncounted = start_row(raw, RESTORE_OWN_FIELDS, RESTORE_TEXT_FIELDS, "restores", flags)
     row["restore_id"] = restore_id
     row["project_id"] = project_id
     row["instance_id"] = storable(instance_id)

@@ -8,6 +8,7 @@ import re
 import threading
 from array import array
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from itertools import accumulate, islice
@@ -261,13 +262,13 @@ class World:
                 style_seed=rng.getrandbits(16),
             )
             self._manual.append(spec)
-            lo = bisect_left(inst.neg_created, -created_ms)
-            hi = bisect_right(inst.neg_created, -created_ms)
-            # equal created_at: keep restore_id ascending
-            while lo < hi and self._spec(inst, lo).restore_id < spec.restore_id:
-                lo += 1
-            inst.neg_created.insert(lo, -created_ms)
-            inst.keys.insert(lo, -len(self._manual))
+            _insert(
+                inst.neg_created,
+                inst.keys,
+                created_ms,
+                -len(self._manual),
+                lambda key: self._spec_of(inst.index, key, created_ms).restore_id,
+            )
             return spec.restore_id
 
     def add_backup(
@@ -365,17 +366,14 @@ class World:
         Raises:
             InstanceNotFound: the instance does not exist at `now`.
         """
-        if offset < 0 or limit < 1:
-            raise ValueError("offset must be >= 0 and limit >= 1")
+        _check_page(offset, limit)
         now_ms = to_ms(now)
         with self._lock:
             inst = self._live(instance_id, now_ms)
-            lo, hi = self._window(inst, now_ms, begin, end)
-            first, stop = lo + offset, min(hi, lo + offset + limit)
-            chosen = list(zip(inst.keys[first:stop], inst.neg_created[first:stop], strict=True))
+            chosen, total = _page(inst.neg_created, inst.keys, now_ms, begin, end, offset, limit)
         # derive and render outside the lock so concurrent page requests overlap
         specs = [self._spec_of(inst.index, key, -neg) for key, neg in chosen]
-        return [self._render(spec, now_ms) for spec in specs], hi - lo
+        return [self._render(spec, now_ms) for spec in specs], total
 
     def backups_page(
         self,
@@ -391,37 +389,30 @@ class World:
         Raises:
             InstanceNotFound: the instance does not exist at `now`.
         """
-        if offset < 0 or limit < 1:
-            raise ValueError("offset must be >= 0 and limit >= 1")
+        _check_page(offset, limit)
         now_ms = to_ms(now)
         with self._lock:
             inst = self._live(instance_id, now_ms)
             self._build_backups(inst)
-            lo, hi = _window(inst.b_neg, now_ms, begin, end)
-            first, stop = lo + offset, min(hi, lo + offset + limit)
-            chosen = list(zip(inst.b_keys[first:stop], inst.b_neg[first:stop], strict=True))
+            chosen, total = _page(inst.b_neg, inst.b_keys, now_ms, begin, end, offset, limit)
         specs = [self._backup_spec(inst, key, -neg) for key, neg in chosen]
-        return [self._render_backup(inst, spec, now_ms) for spec in specs], hi - lo
+        return [self._render_backup(inst, spec, now_ms) for spec in specs], total
 
     def backup_truth(self, now: datetime, *, canonical: bool = True) -> list[dict[str, Any]]:
         """Return every backup of every instance listed at `now`, plus instance_id, project_id.
 
         With `canonical`, nulls are None and timestamps ISO with millis and `Z`.
         """
-        now_ms = to_ms(now)
-        rows: list[dict[str, Any]] = []
-        for listed in self.instances_at(now):
+
+        def backups(inst: _Instance, now_ms: int) -> list[dict[str, Any]]:
             with self._lock:
-                inst = self._by_id[listed["instance_id"]]
                 self._build_backups(inst)
                 lo, hi = _window(inst.b_neg, now_ms, None, None)
                 chosen = list(zip(inst.b_keys[lo:hi], inst.b_neg[lo:hi], strict=True))
-            for key, neg in chosen:
-                spec = self._backup_spec(inst, key, -neg)
-                row = self._render_backup(inst, spec, now_ms, canonical)
-                row.update(instance_id=listed["instance_id"], project_id=self.project_id)
-                rows.append(row)
-        return rows
+            specs = [self._backup_spec(inst, key, -neg) for key, neg in chosen]
+            return [self._render_backup(inst, spec, now_ms, canonical) for spec in specs]
+
+        return self._truth(now, backups)
 
     def count_restores(self, instance_id: str, now: datetime) -> int:
         """Return how many restores of the instance exist (created) at `now`, deleted or not."""
@@ -436,16 +427,26 @@ class World:
         With `canonical`, nulls are None and timestamps ISO with millis and `Z` whatever the
         world's styles; otherwise records look exactly as the API renders them.
         """
+
+        def restores(inst: _Instance, now_ms: int) -> list[dict[str, Any]]:
+            with self._lock:
+                lo, hi = self._window(inst, now_ms, None, None)
+                return [self._render(self._spec(inst, p), now_ms, canonical) for p in range(lo, hi)]
+
+        return self._truth(now, restores)
+
+    def _truth(
+        self, now: datetime, records: Callable[[_Instance, int], list[dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
+        """Return `records` of every instance listed at `now`, plus instance_id and project_id."""
         now_ms = to_ms(now)
         rows: list[dict[str, Any]] = []
         for listed in self.instances_at(now):
             with self._lock:
                 inst = self._by_id[listed["instance_id"]]
-                lo, hi = self._window(inst, now_ms, None, None)
-                for p in range(lo, hi):
-                    row = self._render(self._spec(inst, p), now_ms, canonical)
-                    row.update(instance_id=listed["instance_id"], project_id=self.project_id)
-                    rows.append(row)
+            for row in records(inst, now_ms):
+                row.update(instance_id=listed["instance_id"], project_id=self.project_id)
+                rows.append(row)
         return rows
 
     def parse_filter_time(self, text: str) -> datetime:
@@ -523,15 +524,13 @@ class World:
         inst.backups_built = True
 
     def _insert_backup(self, inst: _Instance, created_ms: int, key: int) -> None:
-        lo = bisect_left(inst.b_neg, -created_ms)
-        hi = bisect_right(inst.b_neg, -created_ms)
-        backup_id = self._backup_spec(inst, key, created_ms).backup_id
-        while (
-            lo < hi and self._backup_spec(inst, inst.b_keys[lo], created_ms).backup_id < backup_id
-        ):
-            lo += 1
-        inst.b_neg.insert(lo, -created_ms)
-        inst.b_keys.insert(lo, key)
+        _insert(
+            inst.b_neg,
+            inst.b_keys,
+            created_ms,
+            key,
+            lambda other: self._backup_spec(inst, other, created_ms).backup_id,
+        )
 
     @staticmethod
     def _auto_ms(inst: _Instance, day: int) -> int:
@@ -594,3 +593,41 @@ def _window(
     lo = bisect_left(neg_created, -newest)
     hi = len(neg_created) if begin is None else bisect_right(neg_created, -to_ms(begin))
     return lo, max(lo, hi)
+
+
+def _check_page(offset: int, limit: int) -> None:
+    if offset < 0 or limit < 1:
+        raise ValueError("offset must be >= 0 and limit >= 1")
+
+
+def _page(
+    neg_created: array[int],
+    keys: array[int],
+    now_ms: int,
+    begin: datetime | None,
+    end: datetime | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[tuple[int, int]], int]:
+    """Return the (key, -created_ms) pairs of one page, and how many records match in all."""
+    lo, hi = _window(neg_created, now_ms, begin, end)
+    first, stop = lo + offset, min(hi, lo + offset + limit)
+    return list(zip(keys[first:stop], neg_created[first:stop], strict=True)), hi - lo
+
+
+def _insert(
+    neg_created: array[int],
+    keys: array[int],
+    created_ms: int,
+    key: int,
+    record_id: Callable[[int], str],
+) -> None:
+    """Insert `key` created at `created_ms` into newest-first arrays; among records created at
+    the same time, ids stay ascending (`record_id` gives the id of a key created then)."""
+    lo = bisect_left(neg_created, -created_ms)
+    hi = bisect_right(neg_created, -created_ms)
+    own = record_id(key)
+    while lo < hi and record_id(keys[lo]) < own:
+        lo += 1
+    neg_created.insert(lo, -created_ms)
+    keys.insert(lo, key)

@@ -3,32 +3,25 @@ error-code chart's data shows the incident day."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
-from dcs_restores_pipeline.demo import read_clock
 from dcs_restores_pipeline.report import run_report
 from dcs_restores_pipeline.reportdata import ReportData, load
-from dcs_restores_pipeline.views import pin_clock_sql
-from dcs_simulator.demo_world import AtRisk, at_risk_expectations
+from dcs_simulator.demo_world import AtRisk
+
+from tests.support.demo import demo_at_risk, pinned_copy
 
 
 @pytest.fixture(scope="module")
 def pinned(demo_database: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the demo database whose views read "now" as the demo run's time."""
-    copy = tmp_path_factory.mktemp("report-demo") / "dcs_restores.duckdb"
-    shutil.copyfile(demo_database, copy)
-    now = read_clock(copy).now
-    with duckdb.connect(str(copy)) as con:
-        con.execute(pin_clock_sql("dcs", now))
-    return copy
+    return pinned_copy(demo_database, tmp_path_factory.mktemp("report-demo"))
 
 
 @pytest.fixture(scope="module")
 def risk(demo_database: Path) -> AtRisk:
-    return at_risk_expectations(read_clock(demo_database).anchor)
+    return demo_at_risk(demo_database)
 
 
 @pytest.fixture(scope="module")

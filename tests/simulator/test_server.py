@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -25,6 +24,8 @@ from dcs_simulator import (
     World,
 )
 
+from tests.support.signed import call
+
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,26 +39,6 @@ def world() -> World:
 def sim(world: World) -> Iterator[DcsSimulator]:
     with DcsSimulator(world) as simulator:
         yield simulator
-
-
-def call(
-    sim: DcsSimulator,
-    path: str,
-    params: dict[str, Any] | None = None,
-    *,
-    keys: tuple[str, str] = (DEMO_ACCESS_KEY, DEMO_SECRET_KEY),
-    headers: dict[str, str] | None = None,
-    signed_at: datetime | None = None,
-    method: str = "GET",
-    timeout: float = 10,
-) -> requests.Response:
-    """Send one AK/SK-signed request; a relative `path` is under /v2/{project_id}/."""
-    if not path.startswith("/"):
-        path = f"/v2/{sim.world.project_id}/{path}"
-    url = sim.base_url + path + (f"?{urlencode(params)}" if params else "")
-    base = {"Content-Type": "application/json", "X-Project-Id": sim.world.project_id}
-    signed = sign_headers(method, url, base | (headers or {}), b"", *keys, now=signed_at)
-    return requests.request(method, url, headers=signed, timeout=timeout)
 
 
 def restores(sim: DcsSimulator, iid: str, **params: Any) -> requests.Response:

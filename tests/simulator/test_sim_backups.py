@@ -6,7 +6,6 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -19,6 +18,8 @@ from dcs_simulator import (
     FaultRule,
     World,
 )
+
+from tests.support.signed import call
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -40,10 +41,7 @@ def backups(
     keys: tuple[str, str] = (DEMO_ACCESS_KEY, DEMO_SECRET_KEY),
     **q: Any,
 ) -> requests.Response:
-    url = f"{sim.base_url}/v2/{sim.world.project_id}/instances/{iid}/backups"
-    url += f"?{urlencode(q)}" if q else ""
-    headers = {"Content-Type": "application/json", "X-Project-Id": sim.world.project_id}
-    return requests.get(url, headers=sign_headers("GET", url, headers, b"", *keys), timeout=10)
+    return call(sim, f"instances/{iid}/backups", q, keys=keys)
 
 
 def test_every_generated_restore_names_an_earlier_backup_record(world: World) -> None:

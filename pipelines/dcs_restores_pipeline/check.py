@@ -15,7 +15,14 @@ from dcs_restores.errors import DcsRestoresError
 
 from dcs_restores_pipeline.argnumbers import finite_number, out_of_range, validate, whole_number
 from dcs_restores_pipeline.config import DATASET_NAME
-from dcs_restores_pipeline.readiness_check import READINESS_SQL, Breach, Thresholds, breaches
+from dcs_restores_pipeline.readiness_check import (
+    OVERDUE_SQL,
+    READINESS_SQL,
+    Breach,
+    Thresholds,
+    breaches,
+    overdue_by_instance,
+)
 from dcs_restores_pipeline.text import printable
 from dcs_restores_pipeline.views import quote
 
@@ -172,7 +179,11 @@ def readiness_breaches(source: dlt.Pipeline | Path, thresholds: Thresholds) -> l
     views = {"readiness": "instance_readiness", "in_progress": "restores_in_progress"}
     # views older than the readiness views: `models` rebuilds them without a new load
     rows = _fetch(source, READINESS_SQL, views, [], "`dcs-restores models`")
-    return breaches(rows, thresholds)
+    overdue = None
+    if thresholds.max_overdue is not None:
+        late = _fetch(source, OVERDUE_SQL, views, [], "`dcs-restores models`")
+        overdue = overdue_by_instance(late)
+    return breaches(rows, thresholds, overdue)
 
 
 def _fetch(
@@ -240,6 +251,7 @@ def check(
     max_days_since_restore: float | None = None,
     max_rpo_hours: float | None = None,
     max_overdue: int | None = None,
+    max_consecutive_failures: int | None = None,
 ) -> CheckResult:
     """Evaluate the thresholds over restores created in the last `since_days` days.
 
@@ -253,7 +265,9 @@ def check(
         CheckError: no database, or no views in it.
     """
     _validate(max_failure_rate, max_p95_seconds, since_days, min_finished)
-    thresholds = Thresholds(max_days_since_restore, max_rpo_hours, max_overdue)
+    thresholds = Thresholds(
+        max_days_since_restore, max_rpo_hours, max_overdue, max_consecutive_failures
+    )
     thresholds.validate()
     since = (now or datetime.now(UTC)) - timedelta(days=since_days)
     result = CheckResult(since=since, measures=measure(source, since, per_instance))

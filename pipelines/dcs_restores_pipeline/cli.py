@@ -250,6 +250,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         max_days_since_restore=args.max_days_since_restore,
         max_rpo_hours=args.max_rpo_hours,
         max_overdue=args.max_overdue,
+        max_consecutive_failures=args.max_consecutive_failures,
     )
     if args.json:
         print(json.dumps(result.as_dict(), sort_keys=True))

@@ -253,7 +253,12 @@ READINESS_GUARDS = [
         "insert into dcs.backups (backup_id, instance_id, status, size, is_support_restore,"
         " created_at) values ('b-neg', 'i-g', 'succeed', -5, true, '2024-03-30 00:00:00+00'),"
         " ('b-late', 'i-g', 'succeed', 10, true, '2024-03-31 00:00:00+00'),"
-        " ('b-huge', 'i-g', 'succeed', 9223372036854775807, true, '2024-03-01 00:00:00+00')"
+        " ('b-huge', 'i-g', 'succeed', 9223372036854775807, true, '2024-03-01 00:00:00+00'),"
+        # i-h: its real newest backup is a month old; one dated two months ahead is not the
+        # newest, one 30 minutes ahead (clock skew) is, at an age of 0
+        " ('b-h-old', 'i-h', 'succeed', 10, true, '2024-03-01 00:00:00+00'),"
+        " ('b-h-ahead', 'i-h', 'succeed', 10, true, '2024-06-01 00:00:00+00'),"
+        " ('b-s-skew', 'i-skew', 'succeed', 10, true, '2024-04-01 12:30:00+00')"
     ),
     (
         "insert into dcs.restores (restore_id, project_id, instance_id, backup_id, status,"
@@ -264,7 +269,16 @@ READINESS_GUARDS = [
         "  '2024-03-30 02:00:10+00'),"
         " ('r-g3', 'p', 'i-g', null, 'waiting', '2024-04-01 13:00:00+00', null),"
         " ('r-g4', 'p', 'i-g', null, 'waiting', '-infinity', null),"
-        " ('r-g5', 'p', 'i-g', 'b-huge', 'restoring', '2024-04-01 11:00:00+00', null)"
+        " ('r-g5', 'p', 'i-g', 'b-huge', 'restoring', '2024-04-01 11:00:00+00', null),"
+        # i-h last restored successfully 7 days ago; a success dated a month ahead is not it
+        " ('r-h1', 'p', 'i-h', null, 'succeed', '2024-03-25 12:00:00+00',"
+        "  '2024-03-25 12:00:10+00'),"
+        " ('r-h2', 'p', 'i-h', null, 'succeed', '2024-05-01 00:00:00+00',"
+        "  '2024-05-01 00:00:10+00'),"
+        " ('r-k1', 'p', 'i-skew', null, 'succeed', '2024-04-01 12:20:00+00',"
+        "  '2024-04-01 12:20:10+00'),"
+        # r-k2, a 10-byte backup: by seconds per byte a few seconds, by the fleet median far more
+        " ('r-k2', 'p', 'i-skew', 'b-s-skew', 'restoring', '2024-04-01 11:59:30+00', null)"
     ),
 ]
 

@@ -53,11 +53,12 @@ def test_restores_in_progress(readiness_db: duckdb.DuckDBPyConnection) -> None:
         "expected_duration_seconds", "expected_completion_at", "is_overdue",
     ]  # fmt: skip
     # now is 2024-04-01 12:00. i-own has 4 successes (100..400 s): its own p95 = 300 + 0.85 * 100.
-    # i-fleet has one success: its backup's 10000 bytes x the fleet median of seconds per byte
-    # (0.1 0.1 0.2 0.25 0.3 0.4 0.5 -> 0.25). i-nosize's backup is unknown: the fleet p95 of
-    # succeeded durations (10 100 200 300 400 500 2000 -> 500 + 0.7 * 1500)
+    # i-fleet has one success: its backup's 10000 bytes x the fleet p95 of seconds per byte
+    # (0.1 0.1 0.2 0.25 0.3 0.4 0.5 -> 0.4 + 0.7 * 0.1 = 0.47), above the fleet median duration
+    # (300). i-nosize's backup is unknown: the fleet p95 of succeeded durations
+    # (10 100 200 300 400 500 2000 -> 500 + 0.7 * 1500)
     assert fetch(readiness_db, "restores_in_progress", "restore_id") == [
-        ("r-f2", "proj-1", "i-fleet", "restoring", ts("2024-04-01 11:26:40"), 2000.0, 2500.0, ts("2024-04-01 12:08:20"), False),
+        ("r-f2", "proj-1", "i-fleet", "restoring", ts("2024-04-01 11:26:40"), 2000.0, 4700.0, ts("2024-04-01 12:45:00"), False),
         ("r-n1", "proj-2", "i-nosize", "restoring", ts("2024-04-01 10:00:00"), 7200.0, 1550.0, ts("2024-04-01 10:25:50"), True),
         ("r-o5", "proj-1", "i-own", "restoring", ts("2024-04-01 11:43:20"), 1000.0, 385.0, ts("2024-04-01 11:49:45"), True),
         ("r-o6", "proj-1", "i-own", "waiting", ts("2024-04-01 11:58:20"), 100.0, 385.0, ts("2024-04-01 12:04:45"), False),
@@ -208,3 +209,19 @@ def test_server_values_never_give_negative_ages(readiness_db: duckdb.DuckDBPyCon
     elapsed, expected, completion, overdue = by_id["r-g5"]
     assert (elapsed, completion, overdue) == (3600.0, None, False)
     assert expected > 3155760000
+    # r-k2's 10 bytes x the p95 of seconds per byte (0.1 .. 0.5 and r-g2's 1.0 -> 0.825) is
+    # 8.25 s: the fleet median duration of its 12 successes (six of 10 s, then 100 ..) wins
+    assert [row[5:] for row in rows if row[0] == "r-k2"] == [
+        (30.0, 55.0, ts("2024-04-01 12:00:25"), False)
+    ]
+    # records dated ahead of the clock: more than an hour ahead, never the newest (i-h's
+    # month-old backup and week-old success stay); within the hour, the newest at age 0
+    readiness = readiness_db.execute(
+        "select instance_id, last_successful_restore_at, days_since_successful_restore,"
+        " newest_restorable_backup_at, rpo_exposure_seconds from dcs.instance_readiness"
+        " where instance_id in ('i-h', 'i-skew') order by instance_id"
+    ).fetchall()
+    assert readiness == [
+        ("i-h", ts("2024-03-25 12:00:00"), 7.0, ts("2024-03-01 00:00:00"), 2721600.0),
+        ("i-skew", ts("2024-04-01 12:20:00"), 0.0, ts("2024-04-01 12:30:00"), 0.0),
+    ]

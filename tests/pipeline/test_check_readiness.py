@@ -13,7 +13,7 @@ import duckdb
 import pytest
 from dcs_restores_pipeline.check import check
 from dcs_restores_pipeline.cli import main
-from dcs_restores_pipeline.readiness_check import Breach
+from dcs_restores_pipeline.readiness_check import MAX_NAMED_OVERDUE, Breach, Overdue
 
 from tests.models.conftest import create_readiness
 
@@ -52,15 +52,21 @@ def crossed(stdout: str) -> list[str]:
 # i-own's r-o5 runs past its own p95 (r-o6 does not); i-streak failed three times since its last
 # success 12.1 days ago; i-old's newer backups failed, cannot restore or expired
 LINES = [
-    "proj-1 own-history (i-own): 1 restore(s) overdue > 0",
+    (
+        "proj-1 own-history (i-own): 1 restore(s) overdue > 0:"
+        " restore r-o5 restoring 16m 40.0s (expected 6m 25.0s)"
+    ),
     "proj-1 streak (i-streak): last successful restore 12.1 days ago > 12 days",
     "proj-1 streak (i-streak): newest restorable backup 324.0 h old > 24 h",
-    "proj-1 (no name) (i-unlist): never restored successfully > 12 days",
-    "proj-1 (no name) (i-unlist): no restorable backup > 24 h",
+    "proj-1 (no name) (i-unlisted): never restored successfully > 12 days",
+    "proj-1 (no name) (i-unlisted): no restorable backup > 24 h",
     "proj-2 never (i-none): never restored successfully > 12 days",
     "proj-2 no-size (i-nosize): never restored successfully > 12 days",
     "proj-2 no-size (i-nosize): no restorable backup > 24 h",
-    "proj-2 no-size (i-nosize): 1 restore(s) overdue > 0",
+    (
+        "proj-2 no-size (i-nosize): 1 restore(s) overdue > 0:"
+        " restore r-n1 restoring 2h 00m (expected 25m 50.0s)"
+    ),
     "proj-2 old-backups (i-old): last successful restore 59.0 days ago > 12 days",
     "proj-2 old-backups (i-old): newest restorable backup 1440.0 h old > 24 h",
 ]
@@ -87,6 +93,14 @@ def test_json_and_a_check_within_the_thresholds(database: Path, tmp_path: Path) 
         "measure": "overdue_restores",
         "value": 1.0,
         "threshold": 0,
+        "overdue": [
+            {
+                "restore_id": "r-o5",
+                "status": "restoring",
+                "elapsed_seconds": 1000.0,
+                "expected_seconds": 385.0,
+            }
+        ],
     }
     assert body["readiness_breaches"][3]["value"] is None
     within = dcs_check(database, tmp_path, "--max-overdue", "1", "--json")
@@ -155,7 +169,48 @@ def test_check_in_code_validates_and_combines(database: Path) -> None:
 def test_a_value_just_above_its_threshold_reads_above_it() -> None:
     breach = Breach("p", "abcdef0123456789", None, "days_since_successful_restore", 0.4304, 0.4)
     assert (
-        breach.line() == "p (no name) (abcdef01): last successful restore 0.43 days ago > 0.4 days"
+        breach.line()
+        == "p (no name) (abcdef0123456789): last successful restore 0.43 days ago > 0.4 days"
     )
     rpo = Breach("p", "i", "n\x1b[2J", "rpo_hours", 24.00001, 24)
     assert rpo.line() == "p n\\x1b[2J (i): newest restorable backup 24.00001 h old > 24 h"
+
+
+def test_a_failing_streak_alerts_on_its_own(database: Path, tmp_path: Path) -> None:
+    # i-streak failed three times since a success 12.1 days ago: within 13 days, so only its
+    # streak crosses; like every --max-* flag the value itself is allowed (3 > 3 is not)
+    flags = ("--max-consecutive-failures", "2", "--max-days-since-restore", "13")
+    done = dcs_check(database, tmp_path, *flags)
+    assert done.returncode == 3, done.stderr
+    assert [line for line in crossed(done.stdout) if "(i-streak)" in line] == [
+        "proj-1 streak (i-streak): 3 consecutive failed restores > 2"
+    ]
+    as_json = dcs_check(database, tmp_path, "--max-consecutive-failures", "2", "--json")
+    assert as_json.returncode == 3, as_json.stderr
+    assert json.loads(as_json.stdout)["readiness_breaches"] == [
+        {
+            "project_id": "proj-1",
+            "instance_id": "i-streak",
+            "instance_name": "streak",
+            "measure": "consecutive_failed_restores",
+            "value": 3.0,
+            "threshold": 2,
+            "overdue": [],
+        }
+    ]
+    allowed = dcs_check(database, tmp_path, "--max-consecutive-failures", "3")
+    assert allowed.returncode == 0, allowed.stderr
+    assert crossed(allowed.stdout) == []
+    assert allowed.stdout.splitlines()[-1] == "OK"
+
+
+def test_an_overdue_line_names_its_restores_and_stays_bounded() -> None:
+    late = tuple(
+        Overdue(f"r-{n}\x1b[2J", "waiting", 5400.0 + n, 90.0) for n in range(MAX_NAMED_OVERDUE + 2)
+    )
+    line = Breach("p", "i-1", "n", "overdue_restores", float(len(late)), 0, late).line()
+    named = "; ".join(
+        f"restore r-{n}\\x1b[2J waiting 1h 30m (expected 1m 30.0s)"
+        for n in range(MAX_NAMED_OVERDUE)
+    )
+    assert line == f"p n (i-1): 7 restore(s) overdue > 0: {named}; 2 more"

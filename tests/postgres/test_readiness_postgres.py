@@ -120,13 +120,17 @@ def test_check_reads_the_readiness_views_on_postgres(postgres_url: str, tmp_path
         "max_days_since_restore": 12,
         "max_rpo_hours": 24,
         "max_overdue": 0,
+        "max_consecutive_failures": 2,
     }
     on_postgres = check(pipeline, max_failure_rate=None, max_p95_seconds=None, **thresholds)
     duck_file = tmp_path / "readiness.duckdb"
     with duckdb.connect(str(duck_file)) as duck:
         create_readiness(duck)
     on_duckdb = check(duck_file, max_failure_rate=None, max_p95_seconds=None, **thresholds)
-    assert len(on_postgres.breaches) == 11
+    assert len(on_postgres.breaches) == 12
+    assert "proj-1 streak (i-streak): 3 consecutive failed restores > 2" in on_postgres.breaches
+    # the overdue restores are named from PostgreSQL's rows as from DuckDB's
+    assert any("restore r-o5 restoring" in line for line in on_postgres.breaches)
     assert on_postgres.breaches == on_duckdb.breaches
     assert on_postgres.readiness == on_duckdb.readiness
     assert [(m.scope, m.finished, m.failed) for m in on_postgres.measures] == [

@@ -152,19 +152,22 @@ def restore_context(w: WorldAt) -> dict[str, Row]:
 
 
 def expected_duration(w: WorldAt, restore: dict[str, Any]) -> float | None:
-    """The instance's own p95 (3+ successes), else backup size x the fleet's median seconds
-    per byte, else the fleet p95; None without any history."""
+    """The instance's own p95 (3+ successes), else backup size x the fleet's p95 seconds per
+    byte but at least the fleet's median duration, else the fleet p95; None without any
+    history."""
     wins = w.succeeded()
     own = [w.duration(r) or 0.0 for r in wins if r["instance_id"] == restore["instance_id"]]
     if len(own) >= 3:
         return percentile_cont(own, 0.95)
     per_byte = [(w.duration(r) or 0.0) / size for r in wins if (size := w.size_of(r)) and size > 0]
     size = w.size_of(restore)
+    everyone = [w.duration(r) or 0.0 for r in wins]
     if size and size > 0 and per_byte:
-        median = percentile_cont(per_byte, 0.5)
-        assert median is not None
-        return median * size
-    return percentile_cont([w.duration(r) or 0.0 for r in wins], 0.95)
+        p95_per_byte = percentile_cont(per_byte, 0.95)
+        median = percentile_cont(everyone, 0.5)
+        assert p95_per_byte is not None and median is not None
+        return max(p95_per_byte * size, median)
+    return percentile_cont(everyone, 0.95)
 
 
 def restores_in_progress(w: WorldAt) -> dict[str, Row]:
@@ -196,17 +199,20 @@ def instance_readiness(w: WorldAt) -> dict[str, Row]:
     per: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in w.restores:
         per[r["instance_id"]].append(r)
+    # records dated more than an hour ahead of the clock are never the newest
+    latest = w.now + HOUR
     restorable: dict[str, list[datetime]] = defaultdict(list)
     for b in w.backups.values():
         if b["status"] == "succeed" and b["is_support_restore"] == "TRUE":
             moment = ts(b["created_at"])
             assert moment is not None
-            restorable[b["instance_id"]].append(moment)
+            if moment <= latest:
+                restorable[b["instance_id"]].append(moment)
     rows: dict[str, Row] = {}
     for instance_id, name in w.names.items():
         mine = sorted(per[instance_id], key=lambda r: (w.created(r), r["restore_id"]))
         wins = [r for r in mine if r["status"] == "succeed"]
-        last_win = w.created(wins[-1]) if wins else None
+        last_win = max((w.created(r) for r in wins if w.created(r) <= latest), default=None)
         streak = 0
         for r in reversed([r for r in mine if r["status"] in FINISHED]):
             if r["status"] == "succeed":
@@ -221,11 +227,11 @@ def instance_readiness(w: WorldAt) -> dict[str, Row]:
             w.created(mine[-1]) if mine else None,
             mine[-1]["status"] if mine else None,
             last_win,
-            None if last_win is None else (w.now - last_win).total_seconds() / 86400,
+            None if last_win is None else max((w.now - last_win).total_seconds(), 0) / 86400,
             streak,
             sum(r["status"] in OPEN for r in mine),
             newest,
-            None if newest is None else (w.now - newest).total_seconds(),
+            None if newest is None else max((w.now - newest).total_seconds(), 0.0),
             percentile_cont(durations, 0.5),
             percentile_cont(durations, 0.95),
         )

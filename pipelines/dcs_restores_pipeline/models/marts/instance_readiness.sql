@@ -1,11 +1,15 @@
 -- one row per instance listed (instances) or seen in restores, restored or not; key instance_id
 -- "last" means newest by created_at (ties: the larger restore_id). last_successful_restore_at is
--- the created_at of the newest succeeded restore; days_since_successful_restore = (stg_clock's
--- now - it) / 86400, fractional, null when it never succeeded. consecutive_failed_restores: the
--- failed restores before the newest succeeded one among finished restores, newest first (all
--- of them when none succeeded). rpo_exposure_seconds = now - created_at of the newest backup
--- with status succeed and is_support_restore true, null when there is none. p50/p95 are of
--- succeeded restores only: the time a recovery that works takes
+-- the created_at of the newest succeeded restore created at most 1 hour after stg_clock's now;
+-- days_since_successful_restore = (now - it) / 86400, fractional, 0 at least, null when it
+-- never succeeded. consecutive_failed_restores: the failed restores before the newest
+-- succeeded one among finished restores, newest first (all of them when none succeeded).
+-- newest_restorable_backup_at: created_at of the newest backup with status succeed and
+-- is_support_restore true created at most 1 hour after now; rpo_exposure_seconds = now - it,
+-- 0 at least, null when there is none. A server may date a record ahead of the clock (the
+-- loader keeps up to 366 days ahead): beyond an hour of clock skew such a record would make
+-- an age negative and hide an older, real one, so it is not taken as the newest. p50/p95 are
+-- of succeeded restores only: the time a recovery that works takes
 with
 
 clock as (
@@ -92,10 +96,15 @@ per_instance as (
         count(*) as count_restores,
         max(created_at) as last_restore_at,
         max(case when newest_rank = 1 then status end) as last_restore_status,
-        max(case when status = 'succeed' then created_at end) as last_successful_restore_at,
+        max(
+            case when status = 'succeed' and created_at <= clock.now_at + interval '1 hour'
+                then created_at
+            end
+        ) as last_successful_restore_at,
         count(*) filter (where is_finished) as count_finished,
         min(finished_rank) filter (where status = 'succeed') as newest_success_rank
     from ranked
+    cross join clock
     group by instance_id
 ),
 
@@ -120,8 +129,10 @@ durations as (
 newest_backup as (
     select
         instance_id,
-        max(created_at) as newest_restorable_backup_at
+        max(backups_restorable.created_at) as newest_restorable_backup_at
     from backups_restorable
+    cross join clock
+    where backups_restorable.created_at <= clock.now_at + interval '1 hour'
     group by instance_id
 ),
 
@@ -136,10 +147,13 @@ final as (
         per_instance.last_successful_restore_at,
         case
             when isfinite(per_instance.last_successful_restore_at)
-                then cast(
-                    round(extract(epoch from clock.now_at)
-                    - extract(epoch from per_instance.last_successful_restore_at), 3)
-                    as double precision
+                then greatest(
+                    cast(
+                        round(extract(epoch from clock.now_at)
+                        - extract(epoch from per_instance.last_successful_restore_at), 3)
+                        as double precision
+                    ),
+                    0
                 ) / 86400
         end as days_since_successful_restore,
         coalesce(
@@ -149,10 +163,13 @@ final as (
         newest_backup.newest_restorable_backup_at,
         case
             when isfinite(newest_backup.newest_restorable_backup_at)
-                then cast(
-                    round(extract(epoch from clock.now_at)
-                    - extract(epoch from newest_backup.newest_restorable_backup_at), 3)
-                    as double precision
+                then greatest(
+                    cast(
+                        round(extract(epoch from clock.now_at)
+                        - extract(epoch from newest_backup.newest_restorable_backup_at), 3)
+                        as double precision
+                    ),
+                    0
                 )
         end as rpo_exposure_seconds,
         durations.p50_duration_seconds,

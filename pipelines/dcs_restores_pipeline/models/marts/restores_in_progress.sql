@@ -2,8 +2,11 @@
 -- elapsed_seconds = stg_clock's now - created_at (0 when created_at is ahead of the clock).
 -- expected_duration_seconds, the first that exists, from succeeded restores with a duration:
 --   1. the instance's own p95, when it has at least 3 such restores;
---   2. the restore's backup size (when known and above 0) x the fleet median of seconds per
---      byte over such restores whose backup size is known and above 0;
+--   2. the restore's backup size (when known and above 0) x the fleet p95 of seconds per
+--      byte over such restores whose backup size is known and above 0, but never less than
+--      the fleet median duration (a restore has a fixed overhead a small backup cannot
+--      scale down); both p95s, so a normal restore of a new instance is as rarely overdue
+--      as one judged by its own history;
 --   3. the fleet p95 of all such restores;
 --   otherwise null. expected_completion_at = created_at + expected, to the millisecond (null
 --   when the expectation is null or longer than 100 years); is_overdue = elapsed > expected
@@ -57,13 +60,14 @@ own_history as (
 fleet as (
     select
         percentile_cont(0.95) within group (order by duration_seconds) as p95_duration_seconds,
-        percentile_cont(0.5) within group (
+        percentile_cont(0.5) within group (order by duration_seconds) as p50_duration_seconds,
+        percentile_cont(0.95) within group (
             order by
                 case
                     when backup_size_bytes > 0
                         then duration_seconds / cast(backup_size_bytes as double precision)
                 end
-        ) as median_seconds_per_byte
+        ) as p95_seconds_per_byte
     from succeeded
 ),
 
@@ -88,9 +92,13 @@ expected as (
         coalesce(
             own_history.p95_duration_seconds,
             case
-                when contexts.backup_size_bytes > 0
-                    then fleet.median_seconds_per_byte
-                    * cast(contexts.backup_size_bytes as double precision)
+                -- greatest() skips nulls: without a sized history this is rule 3, not p50
+                when contexts.backup_size_bytes > 0 and fleet.p95_seconds_per_byte is not null
+                    then greatest(
+                        fleet.p95_seconds_per_byte
+                        * cast(contexts.backup_size_bytes as double precision),
+                        fleet.p50_duration_seconds
+                    )
             end,
             fleet.p95_duration_seconds
         ) as expected_duration_seconds

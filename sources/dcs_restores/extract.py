@@ -292,9 +292,9 @@ class Extract:
                 counts.instances_skipped.append(event.instance_id)
             elif isinstance(event.error, Exception):
                 # that instance is set aside: what it read still loads, its cursor stays put
-                failure = instance_failure(event.instance_id, event.error)
+                cause = failure = instance_failure(event.instance_id, event.error)
                 if kind.name == BACKUPS.name:
-                    failure = backups_failure(failure)
+                    failure = backups_failure(cause)
                 logger.warning(str(failure))
                 counts.failures.append(failure)
                 failed_in_a_row += 1
@@ -310,7 +310,7 @@ class Extract:
                 ):
                     # the backups route, not one instance, is failing: the backups of this
                     # target are set aside as one unit, the restores read goes on
-                    stopped_by = failure
+                    stopped_by = cause
                     done.set()
             else:
                 self.stop.set()
@@ -332,7 +332,7 @@ class Extract:
         """The first line of a target whose backups were set aside as a whole: which, why."""
         unread = counts.instances_planned - counts.instances_read - len(counts.instances_skipped)
         why = (
-            "an answer every instance gets"
+            "the same answer for every instance"
             if systemic(cause)
             else f"{FAILURES_TO_STOP} instances failed in a row"
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from dcs_restores.client import DcsClient
 from dcs_restores.errors import DcsAuthError
+from dcs_restores.extract import FAILURES_TO_STOP
 from dcs_restores.paging import iter_backup_pages, iter_restore_pages
 from dcs_restores_pipeline.runner import RunFailed
 from dcs_simulator import FaultPlan, FaultRule
@@ -113,3 +114,23 @@ def test_bad_credentials_on_backups_still_stop_everything(serve, runner: Runner)
     assert [r for r in sim.requests if r.at > first + 1.0] == []
     assert summary.instances_read < 12
     assert "APIGW.0301" in str(failed.value)
+
+
+def test_a_streak_of_backups_failures_stops_only_the_backups_read(serve, runner: Runner) -> None:
+    world = small_world(seed=8, instances=12, empty=0)
+    plan = FaultPlan([FaultRule("500", match="backups")])
+    sim = serve(world, now=early(world), faults=plan)
+    with pytest.raises(RunFailed) as failed:
+        quick_run(runner, sim, max_attempts=1, concurrency=1)
+    summary = failed.value.summary
+    assert summary is not None
+    assert runner.restores() == expected_restores(world, sim.now)
+    assert summary.instances_read == 12 and summary.instances_failed == []
+    # the backups read ends after FAILURES_TO_STOP instances (plus the one started meanwhile)
+    assert FAILURES_TO_STOP <= len(summary.backups_failed) <= FAILURES_TO_STOP + 2
+    assert len(set(summary.backups_failed)) == len(summary.backups_failed)
+    assert len(sim.backup_requests()) == len(summary.backups_failed)
+    line = str(failed.value)
+    assert line.startswith(f"backups of project {world.project_id}: HTTP 500")
+    assert f"{FAILURES_TO_STOP} instances failed in a row" in line
+    assert "the restores are read and loaded" in line

@@ -387,11 +387,12 @@ def instance_row(item: dict[str, Any], settings: SourceSettings) -> dict[str, An
 def instance_failure(instance_id: str, error: BaseException) -> DcsApiError:
     """One line for an instance whose read ended with an error (named by this instance)."""
     if isinstance(error, DcsApiError):
-        if error.instance_id in (None, instance_id):
+        if error.instance_id == instance_id:
             return error
-        # never another instance's id: the failure belongs to the instance that read it
+        # never another instance's id (nor none): the failure belongs to the instance read
+        text, own = cause_line(error), f"instance {instance_id}: "
         return type(error)(
-            f"instance {instance_id}: {cause_line(error)}",
+            own + (text[len(own) :] if text.startswith(own) else text),
             status=error.status,
             code=error.code,
             instance_id=instance_id,

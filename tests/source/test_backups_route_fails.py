@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 from dcs_restores.client import DcsClient
-from dcs_restores.errors import DcsAuthError
-from dcs_restores.extract import FAILURES_TO_STOP
+from dcs_restores.errors import DcsApiError, DcsAuthError
+from dcs_restores.extract import FAILURES_TO_STOP, instance_failure
 from dcs_restores.paging import iter_backup_pages, iter_restore_pages
 from dcs_restores_pipeline.runner import RunFailed
 from dcs_simulator import FaultPlan, FaultRule
@@ -134,3 +134,17 @@ def test_a_streak_of_backups_failures_stops_only_the_backups_read(serve, runner:
     assert line.startswith(f"backups of project {world.project_id}: HTTP 500")
     assert f"{FAILURES_TO_STOP} instances failed in a row" in line
     assert "the restores are read and loaded" in line
+
+
+def test_an_instance_failure_is_named_by_the_instance_that_read_it() -> None:
+    other = DcsAuthError("instance a: HTTP 403 APIGW.0302: denied", status=403, instance_id="a")
+    failure = instance_failure("b", other)
+    assert (failure.instance_id, str(failure), failure.code) == (
+        "b",
+        "instance b: HTTP 403 APIGW.0302: denied",
+        None,
+    )
+    assert isinstance(failure, DcsAuthError) and failure.status == 403
+    unnamed = DcsApiError("instance b: too_many_pages", code="too_many_pages")
+    named = instance_failure("b", unnamed)
+    assert (named.instance_id, str(named)) == ("b", "instance b: too_many_pages")

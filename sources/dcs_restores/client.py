@@ -41,6 +41,27 @@ from .transport import (
 # the errors live in errors.py; importing them from here keeps working
 __all__ = ["Cancelled", "DcsApiError", "DcsAuthError", "DcsClient", "DcsNotFound", "retry_delay"]
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# answers that refuse the credentials themselves (not one route): every later request of the
+# client is refused without being sent, since repeated bad AK/SK tries lock the key
+CREDENTIAL_CODES = frozenset(
+    {"APIGW.0301", "APIGW.0307", "DCS.1001", "DCS.1002", "DCS.1003", "DCS.1004"}
+)
+_ROUTE_KINDS = frozenset({"instances", "restores", "backups"})
+
+
+def credential_failure(error: BaseException) -> bool:
+    """True for an answer that refuses the credentials (any 401, or a credential code): no
+    route of the project can be read with them."""
+    return isinstance(error, DcsAuthError) and (
+        error.status == 401 or (error.code or "") in CREDENTIAL_CODES
+    )
+
+
+def route_kind(path: str) -> str:
+    """The kind of route `path` is ("instances", "restores", "backups", or "instance"): a
+    refusal by policy holds for every request of that kind, not for the others."""
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    return last if last in _ROUTE_KINDS else "instance"
 
 
 def retry_delay(
@@ -60,6 +81,22 @@ def retry_delay(
     if retry_after is not None:
         delay = max(delay, retry_after * (1 + rand() / 5))
     return min(max_delay, delay)
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    """A 401/403 answer or a gateway 404 (no such route), remembered to refuse later requests
+    without sending them; each is raised as a new error naming its own request."""
+
+    kind: type[DcsAuthError] | type[DcsNotFound]
+    status: int
+    code: str | None
+    text: str
+
+    def error(self, where: str, instance_id: str | None) -> DcsApiError:
+        return self.kind(
+            f"{where}: {self.text}", status=self.status, code=self.code, instance_id=instance_id
+        )
 
 
 @dataclass
@@ -165,7 +202,11 @@ class DcsClient:
         # the first request runs alone: if the credentials are wrong, exactly one request fails
         self._verified = threading.Event()
         self._first = threading.Lock()
-        self._auth_failed: DcsAuthError | None = None
+        # a refusal of the credentials holds for every route; a refusal by policy (403) or a
+        # gateway without the route (404) only for its route kind: restores are still read
+        # when only the backups route is refused
+        self._auth_failed: _Refusal | None = None
+        self._refused: dict[str, _Refusal] = {}
         # requests, retries and authentication failures are counted into the run's statistics
         self.stats = stats if stats is not None else ExtractStats()
         # the run's stop signal: once set, retries end at once instead of sleeping on and
@@ -217,21 +258,29 @@ class DcsClient:
         or absent, is a malformed page and retried like a server error.
 
         Raises:
-            DcsAuthError: 401/403, or an earlier request of this client failed authentication.
+            DcsAuthError: 401/403, or an earlier request of this client had its credentials
+                refused, or was refused by policy on the same kind of route.
             DcsNotFound: 404.
             DcsApiError: any other failure, after the retries it deserves.
         """
-        if self._auth_failed is not None:
-            raise self._auth_failed
+        self._raise_if_refused(path, instance_id)
         if not self._verified.is_set():
             with self._first:
-                if self._auth_failed is not None:
-                    raise self._auth_failed
+                self._raise_if_refused(path, instance_id)
                 if not self._verified.is_set():
                     result = self._get_with_retries(path, params, instance_id, list_key)
                     self._verified.set()
                     return result
         return self._get_with_retries(path, params, instance_id, list_key)
+
+    def _where(self, path: str, instance_id: str | None) -> str:
+        # redacted: instance ids come from the listing, which the server controls
+        return self._redact(f"instance {instance_id}" if instance_id else f"GET {path}")
+
+    def _raise_if_refused(self, path: str, instance_id: str | None) -> None:
+        refusal = self._auth_failed or self._refused.get(route_kind(path))
+        if refusal is not None:
+            raise refusal.error(self._where(path, instance_id), instance_id)
 
     def _get_with_retries(
         self, path: str, params: dict[str, Any], instance_id: str | None, list_key: str | None
@@ -239,17 +288,15 @@ class DcsClient:
         # sorted query: the same order the signature canonicalises, as the SDK sends it
         query = urlencode(sorted((k, str(v)) for k, v in params.items() if v is not None))
         url = f"{self.endpoint}{path}" + (f"?{query}" if query else "")
-        # redacted: instance ids come from the listing, which the server controls
-        where = self._redact(f"instance {instance_id}" if instance_id else f"GET {path}")
+        where = self._where(path, instance_id)
         failure: _Failure | None = None
         started = time.monotonic()
         for attempt in range(1, self._max_attempts + 1):
-            if self._auth_failed is not None:
-                raise self._auth_failed
+            self._raise_if_refused(path, instance_id)
             if self._stop.is_set():
                 raise Cancelled()
             with self.limiter.slot():
-                outcome = self._attempt(url, where, instance_id, list_key)
+                outcome = self._attempt(url, where, instance_id, list_key, route_kind(path))
             if not isinstance(outcome, _Failure):
                 self.limiter.on_success()
                 return outcome
@@ -280,7 +327,9 @@ class DcsClient:
             instance_id=instance_id,
         )
 
-    def _attempt(self, url: str, where: str, instance_id: str | None, list_key: str | None) -> Any:
+    def _attempt(
+        self, url: str, where: str, instance_id: str | None, list_key: str | None, route: str
+    ) -> Any:
         # signed per attempt, so a retry carries a fresh X-Sdk-Date
         headers = self._headers("GET", url)
         self._count("requests")
@@ -310,7 +359,7 @@ class DcsClient:
             return fetched
         response, body = fetched
         try:
-            return self._interpret(response, body, where, instance_id, list_key)
+            return self._interpret(response, body, where, instance_id, list_key, route)
         except (DcsApiError, Cancelled):
             raise
         except Exception as exc:  # whatever a hostile answer provokes stays this request's
@@ -386,6 +435,7 @@ class DcsClient:
         where: str,
         instance_id: str | None,
         list_key: str | None,
+        route: str,
     ) -> Any:
         status = response.status_code
         if status == 204:
@@ -411,16 +461,21 @@ class DcsClient:
         if status in (401, 403):
             self._count("auth_failures")
             advice = auth_advice(code, status, self._credentials.mode)
-            error = DcsAuthError(
-                f"{where}: {label}; {advice}", status=status, code=code, instance_id=instance_id
-            )
-            self._auth_failed = error
+            refusal = _Refusal(DcsAuthError, status, code, f"{label}; {advice}")
+            error = refusal.error(where, instance_id)
+            if credential_failure(error):
+                self._auth_failed = refusal
+            else:
+                self._refused[route] = refusal
             raise error
         if status == 404:
-            advice = "" if code and code.startswith("DCS.") else f"; {NO_ROUTE_ADVICE}"
-            raise DcsNotFound(
-                f"{where}: {label}{advice}", status=status, code=code, instance_id=instance_id
-            )
+            if code and code.startswith("DCS."):  # about this instance (deleted), not the route
+                raise DcsNotFound(
+                    f"{where}: {label}", status=status, code=code, instance_id=instance_id
+                )
+            refusal = _Refusal(DcsNotFound, status, code, f"{label}; {NO_ROUTE_ADVICE}")
+            self._refused[route] = refusal
+            raise refusal.error(where, instance_id)
         raise DcsApiError(f"{where}: {label}", status=status, code=code, instance_id=instance_id)
 
     def _page(self, decoded: Any, response: requests.Response, list_key: str | None) -> Any:

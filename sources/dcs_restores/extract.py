@@ -21,7 +21,7 @@ from dlt.common.typing import TDataItems
 from .backup_plan import BACKUP_KNOWN_STATUSES, backup_begins
 from .backup_records import shape_backup
 from .batches import ArrowBatcher
-from .client import DcsClient
+from .client import DcsClient, credential_failure
 from .columns import (
     BACKUP_COLUMNS,
     BACKUPS_REJECTED_HINTS,
@@ -252,6 +252,7 @@ class Extract:
         batcher: ArrowBatcher | None = None
         arrow = LOADER_FILE_FORMAT == "parquet"
         failed_in_a_row = 0
+        stopped_by: DcsApiError | None = None
         # this read's own stop: its end must not stop the other kind's read; the run's stop
         # (self.stop, which the client watches) ends both
         done = threading.Event()
@@ -291,15 +292,25 @@ class Extract:
                 counts.instances_skipped.append(event.instance_id)
             elif isinstance(event.error, Exception):
                 # that instance is set aside: what it read still loads, its cursor stays put
-                failure = instance_failure(event.instance_id, event.error)
+                cause = failure = instance_failure(event.instance_id, event.error)
                 if kind.name == BACKUPS.name:
-                    failure = backups_failure(failure)
+                    failure = backups_failure(cause)
                 logger.warning(str(failure))
                 counts.failures.append(failure)
                 failed_in_a_row += 1
-                if systemic(failure) or failed_in_a_row >= FAILURES_TO_STOP:
-                    # the API, not one instance, is failing: stop starting the others
+                if credential_failure(failure) or (
+                    kind.name != BACKUPS.name
+                    and (systemic(failure) or failed_in_a_row >= FAILURES_TO_STOP)
+                ):
+                    # refused credentials, or the restores API failing: stop the whole run
                     self.stop.set()
+                    done.set()
+                elif stopped_by is None and (
+                    systemic(failure) or failed_in_a_row >= FAILURES_TO_STOP
+                ):
+                    # the backups route, not one instance, is failing: the backups of this
+                    # target are set aside as one unit, the restores read goes on
+                    stopped_by = cause
                     done.set()
             else:
                 self.stop.set()
@@ -312,6 +323,27 @@ class Extract:
                 )
         if batcher is not None:
             yield from batcher.flush()
+        if stopped_by is not None:
+            counts.failures.insert(0, self._kind_set_aside(kind, stopped_by, counts))
+
+    def _kind_set_aside(
+        self, kind: RecordKind, cause: DcsApiError, counts: ReadCounts
+    ) -> DcsApiError:
+        """The first line of a target whose backups were set aside as a whole: which, why."""
+        unread = counts.instances_planned - counts.instances_read - len(counts.instances_skipped)
+        why = (
+            "the same answer for every instance"
+            if systemic(cause)
+            else f"{FAILURES_TO_STOP} instances failed in a row"
+        )
+        return DcsApiError(
+            f"{kind.name} of project {self.settings.project_id}: {cause_line(cause)} ({why}); "
+            f"the {kind.name} read stopped: the {kind.name} of {unread} of "
+            f"{counts.instances_planned} instances are set aside (their cursors stay), the "
+            "restores are read and loaded",
+            status=cause.status,
+            code=cause.code,
+        )
 
     def _page(
         self,
@@ -353,9 +385,18 @@ def instance_row(item: dict[str, Any], settings: SourceSettings) -> dict[str, An
 
 
 def instance_failure(instance_id: str, error: BaseException) -> DcsApiError:
-    """One line for an instance whose read ended with an error that is not an API answer."""
+    """One line for an instance whose read ended with an error (named by this instance)."""
     if isinstance(error, DcsApiError):
-        return error
+        if error.instance_id == instance_id:
+            return error
+        # never another instance's id (nor none): the failure belongs to the instance read
+        text, own = cause_line(error), f"instance {instance_id}: "
+        return type(error)(
+            own + (text[len(own) :] if text.startswith(own) else text),
+            status=error.status,
+            code=error.code,
+            instance_id=instance_id,
+        )
     return DcsApiError(
         f"instance {instance_id}: unexpected {type(error).__name__}: "
         f"{one_line(error, 200) if str(error).strip() else ''}; what was read is loaded, "
@@ -363,6 +404,13 @@ def instance_failure(instance_id: str, error: BaseException) -> DcsApiError:
         code="unexpected_error",
         instance_id=instance_id,
     )
+
+
+def cause_line(error: DcsApiError) -> str:
+    """The failure without the `instance X: ` it starts with."""
+    text = one_line(error, 400)
+    prefix = f"instance {error.instance_id}: "
+    return text[len(prefix) :] if error.instance_id and text.startswith(prefix) else text
 
 
 def backups_failure(error: DcsApiError) -> DcsApiError:

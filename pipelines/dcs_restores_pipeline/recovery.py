@@ -89,7 +89,14 @@ def _is_transient(exc: BaseException) -> bool:
     return find(exc, DestinationTransientException) is not None
 
 
-def finish_pending(pipeline: dlt.Pipeline) -> list[str]:
+def reset_hint(target: str | None = None) -> str:
+    """What to run to drop a package that cannot load: a target's run has its own packages."""
+    if target is None:
+        return RESET_HINT
+    return RESET_HINT.replace("reset-pending", f"reset-pending --target {target}")
+
+
+def finish_pending(pipeline: dlt.Pipeline, target: str | None = None) -> list[str]:
     """Normalize and load the packages an interrupted run left, and return their load ids.
 
     Raises:
@@ -116,7 +123,7 @@ def finish_pending(pipeline: dlt.Pipeline) -> list[str]:
                 f"cause: {step_failure_gist(exc)}"
             ) from exc
         raise PendingLoadFailed(
-            f"a load package left by an earlier run cannot be loaded: {RESET_HINT}; "
+            f"a load package left by an earlier run cannot be loaded: {reset_hint(target)}; "
             f"cause: {step_failure_gist(exc)}"
         ) from exc
     return pending

@@ -41,12 +41,12 @@ from dcs_restores_pipeline.config import (
 )
 from dcs_restores_pipeline.localstate import destination_dir, for_target, identify, local_state
 from dcs_restores_pipeline.recovery import (
-    RESET_HINT,
     align_state,
     disk_full,
     disk_full_message,
     drop_pending,
     finish_pending,
+    reset_hint,
     step_failure_gist,
 )
 from dcs_restores_pipeline.views import build_views
@@ -280,12 +280,6 @@ def _load_target(
     return errors
 
 
-def _reset_hint(target: str | None) -> str:
-    if target is None:
-        return RESET_HINT
-    return RESET_HINT.replace("reset-pending", f"reset-pending --target {target}")
-
-
 # tries of the load step when its schema update fails (targets racing to create the tables)
 SCHEMA_UPDATE_TRIES = 4
 
@@ -383,7 +377,7 @@ def run(
             database=str(_duckdb_file(database, kind) or "postgres (DESTINATION__POSTGRES__*)"),
         )
         before = read_before(pipeline)
-        summary.pending_loaded = finish_pending(pipeline)
+        summary.pending_loaded = finish_pending(pipeline, target)
         # loading pending packages moved the destination's state on: read it again
         remote = destination_state_hash(pipeline) if summary.pending_loaded else before.state_hash
         pipeline = align_state(pipeline, remote, quiet=bool(healed.damaged))
@@ -401,7 +395,7 @@ def run(
                     raise RunFailed(disk_full_message(where, exc.step), summary) from exc
                 raise RunFailed(
                     f"the {exc.step} step failed; what was read waits in a load package that "
-                    f"the next run loads first; if that keeps failing, {_reset_hint(target)}; "
+                    f"the next run loads first; if that keeps failing, {reset_hint(target)}; "
                     f"cause: {step_failure_gist(exc)}",
                     summary,
                 ) from exc

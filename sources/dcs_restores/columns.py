@@ -7,6 +7,7 @@ from typing import Any
 
 import dlt
 from dlt.common.schema.typing import TFileFormat
+from dlt.extract.hints import TResourceHints
 
 from .settings import RESTORE_TEXT_FIELDS
 from .values import INVALID_FIELDS
@@ -45,22 +46,29 @@ INSTANCE_COLUMNS: dict[str, Any] = {
     "features": {"data_type": "json"},
     "az_codes": {"data_type": "json"},
 }
-REJECTED_HINTS = dlt.mark.make_hints(
-    table_name="restores_rejected",
-    write_disposition="merge",
-    primary_key="record_hash",
-    columns={
-        "record_hash": {"data_type": "text", "nullable": False},
-        # a table variant starts from the `restores` hints: restore_id must not stay its
-        # non-null primary key here, where it is only known for some records
-        "restore_id": {"data_type": "text", "nullable": True, "primary_key": False},
-        "project_id": {"data_type": "text"},
-        "instance_id": {"data_type": "text"},
-        "reason": {"data_type": "text"},
-        "raw_record": {"data_type": "text"},
-        "rejected_at": {"data_type": "timestamp", "timezone": True},
-    },
-)
+
+
+def _rejected_hints(table: str, id_column: str) -> TResourceHints:
+    """Hints of the quarantine table `table`, whose rows name the record's id when known."""
+    return dlt.mark.make_hints(
+        table_name=table,
+        write_disposition="merge",
+        primary_key="record_hash",
+        columns={
+            "record_hash": {"data_type": "text", "nullable": False},
+            # a table variant starts from the hints of the records' own table: their id must
+            # not stay its non-null primary key here, where it is only known for some records
+            id_column: {"data_type": "text", "nullable": True, "primary_key": False},
+            "project_id": {"data_type": "text"},
+            "instance_id": {"data_type": "text"},
+            "reason": {"data_type": "text"},
+            "raw_record": {"data_type": "text"},
+            "rejected_at": {"data_type": "timestamp", "timezone": True},
+        },
+    )
+
+
+REJECTED_HINTS = _rejected_hints("restores_rejected", "restore_id")
 BACKUP_COLUMNS: dict[str, Any] = {
     "backup_id": {"data_type": "text", "nullable": False, "primary_key": True},
     "project_id": {"data_type": "text"},
@@ -81,21 +89,7 @@ BACKUP_COLUMNS: dict[str, Any] = {
     "execution_at": {"data_type": "timestamp", "timezone": True},
     INVALID_FIELDS: {"data_type": "text"},
 }
-BACKUPS_REJECTED_HINTS = dlt.mark.make_hints(
-    table_name="backups_rejected",
-    write_disposition="merge",
-    primary_key="record_hash",
-    columns={
-        "record_hash": {"data_type": "text", "nullable": False},
-        # the variant starts from the `backups` hints: backup_id is not its key here
-        "backup_id": {"data_type": "text", "nullable": True, "primary_key": False},
-        "project_id": {"data_type": "text"},
-        "instance_id": {"data_type": "text"},
-        "reason": {"data_type": "text"},
-        "raw_record": {"data_type": "text"},
-        "rejected_at": {"data_type": "timestamp", "timezone": True},
-    },
-)
+BACKUPS_REJECTED_HINTS = _rejected_hints("backups_rejected", "backup_id")
 # DuckDB parses dlt's default INSERT ... VALUES files slowly and with ~25 KB of memory per row
 # (100,000 rows: 25 s and 2.6 GB); it reads parquet natively (0.8 s). jsonl would need no
 # pyarrow, but DuckDB's read_json fails on a key first seen after its 20,480-row sample.

@@ -149,8 +149,11 @@ final as (
             when isfinite(per_instance.last_successful_restore_at)
                 then greatest(
                     cast(
-                        round(extract(epoch from clock.now_at)
-                        - extract(epoch from per_instance.last_successful_restore_at), 3)
+                        round(
+                            extract(epoch from clock.now_at)
+                            - extract(epoch from per_instance.last_successful_restore_at),
+                            3
+                        )
                         as double precision
                     ),
                     0
@@ -165,8 +168,11 @@ final as (
             when isfinite(newest_backup.newest_restorable_backup_at)
                 then greatest(
                     cast(
-                        round(extract(epoch from clock.now_at)
-                        - extract(epoch from newest_backup.newest_restorable_backup_at), 3)
+                        round(
+                            extract(epoch from clock.now_at)
+                            - extract(epoch from newest_backup.newest_restorable_backup_at),
+                            3
+                        )
                         as double precision
                     ),
                     0

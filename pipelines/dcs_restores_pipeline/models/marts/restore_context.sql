@@ -42,8 +42,11 @@ joined as (
                 and isfinite(restores_all.created_at)
                 and isfinite(backups_all.created_at)
                 then cast(
-                    round(extract(epoch from restores_all.created_at)
-                    - extract(epoch from backups_all.created_at), 3)
+                    round(
+                        extract(epoch from restores_all.created_at)
+                        - extract(epoch from backups_all.created_at),
+                        3
+                    )
                     as double precision
                 )
         end as restore_point_age_seconds,

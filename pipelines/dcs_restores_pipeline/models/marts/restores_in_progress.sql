@@ -82,8 +82,11 @@ expected as (
             when isfinite(restores_open.created_at)
                 then greatest(
                     cast(
-                        round(extract(epoch from clock.now_at)
-                        - extract(epoch from restores_open.created_at), 3)
+                        round(
+                            extract(epoch from clock.now_at)
+                            - extract(epoch from restores_open.created_at),
+                            3
+                        )
                         as double precision
                     ),
                     0

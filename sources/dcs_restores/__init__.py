@@ -1,37 +1,55 @@
 """dlt source for DCS restore and backup records: tables `instances`, `restores`, `backups`
-and their quarantines `restores_rejected`, `backups_rejected`."""
+and their quarantines `restores_rejected`, `backups_rejected`.
+
+The names below load on first use: importing the request path (`dcs_restores.client`,
+`dcs_restores.prefetch`) must not import dlt, so that a scheduled run can send its first
+requests while dlt is still being imported.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-import dlt
-from dlt.common.typing import TDataItems
-from dlt.extract.resource import DltResource
+if TYPE_CHECKING:
+    from .columns import (
+        BACKUP_COLUMNS,
+        INSTANCE_COLUMNS,
+        LOADER_FILE_FORMAT,
+        REJECTED_HINTS,
+        RESTORE_COLUMNS,
+    )
+    from .configuration import load_settings
+    from .errors import (
+        ConfigError,
+        DcsApiError,
+        DcsAuthError,
+        DcsNotFound,
+        DcsRestoresError,
+        RecordError,
+    )
+    from .source import dcs_restores
+    from .stats import ExtractStats
+    from .validation import SourceSettings
 
-from .batches import DLT_COLUMNS
-from .columns import (
-    BACKUP_COLUMNS,
-    INSTANCE_COLUMNS,
-    LOADER_FILE_FORMAT,
-    REJECTED_HINTS,
-    RESTORE_COLUMNS,
-)
-from .configuration import DcsRestoresConfiguration, SourceSettings, load_settings, validate
-from .errors import (
-    ConfigError,
-    DcsApiError,
-    DcsAuthError,
-    DcsNotFound,
-    DcsRestoresError,
-    RecordError,
-)
-from .extract import Extract, Progress
-from .settings import SECTION, SOURCE_NAME, env_var
-from .stats import ExtractStats
-
+# name -> the module that defines it
+_HOMES = {
+    "BACKUP_COLUMNS": "columns",
+    "INSTANCE_COLUMNS": "columns",
+    "LOADER_FILE_FORMAT": "columns",
+    "REJECTED_HINTS": "columns",
+    "RESTORE_COLUMNS": "columns",
+    "ConfigError": "errors",
+    "DcsApiError": "errors",
+    "DcsAuthError": "errors",
+    "DcsNotFound": "errors",
+    "DcsRestoresError": "errors",
+    "ExtractStats": "stats",
+    "RecordError": "errors",
+    "SourceSettings": "validation",
+    "dcs_restores": "source",
+    "load_settings": "configuration",
+}
 __all__ = [
     "BACKUP_COLUMNS",
     "INSTANCE_COLUMNS",
@@ -51,102 +69,14 @@ __all__ = [
 ]
 
 
-def _one_project(spec: DcsRestoresConfiguration) -> SourceSettings:
-    """The injected `[sources.dcs_restores]` as one project; `targets` is the runner's."""
-    if spec.targets not in (None, "", []):
-        raise ConfigError(
-            f"{env_var('targets')} is set, but dcs_restores() reads one project: pass "
-            "settings=... for each of dcs_restores.targets.load_targets(), or use "
-            "`dcs-restores run`, which loads every target"
-        )
-    return validate(spec)
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{home}", __name__), name)
+    globals()[name] = value
+    return value
 
 
-@dlt.source(name=SOURCE_NAME, section=SECTION, max_table_nesting=0, spec=DcsRestoresConfiguration)
-def dcs_restores(
-    config: DcsRestoresConfiguration = dlt.config.value,
-    settings: SourceSettings | None = None,
-    stats: ExtractStats | None = None,
-    progress: Progress | None = None,
-    open_since: Mapping[str, datetime] | None = None,
-    open_backups_since: Mapping[str, datetime] | None = None,
-) -> list[DltResource]:
-    """Restore and backup records of every instance of one DCS project.
-
-    Creating the source sends no request: the instance listing is the first thing the
-    `instances` resource does when dlt extracts it, and `restores` reads the instances it
-    lists (a transformer of `instances`).
-
-    Args:
-        config: `[sources.dcs_restores]`, injected by dlt (env vars, .dlt/*.toml or any other
-            config provider); validated into one project when `settings` is None. A
-            configured `targets` list is refused: see `dcs_restores.targets.load_targets`.
-        settings: one validated project (the runner passes each target's).
-        stats: an `ExtractStats` to fill in for the run summary.
-        progress: called with a one-line progress message every few seconds.
-        open_since: instance_id -> created_at of its oldest restore the destination holds as
-            open: the read reaches back to it, whatever the last read showed.
-        open_backups_since: the same for backups.
-
-    Returns:
-        Resources `instances` (merge on instance_id), `restores` (merge on restore_id,
-        one created_at cursor per instance in its resource state, under `cursors`) and,
-        unless the settings turn it off, `backups` (merge on backup_id, cursors likewise).
-    """
-    settings = settings or _one_project(config)
-    extract = Extract(
-        settings,
-        stats if stats is not None else ExtractStats(),
-        progress,
-        open_since,
-        open_backups_since,
-    )
-
-    def instances() -> Iterator[TDataItems]:
-        rows = extract.instances()
-        if rows:
-            yield rows
-
-    instances_resource = dlt.resource(
-        instances,
-        name="instances",
-        write_disposition="merge",
-        primary_key="instance_id",
-        columns=INSTANCE_COLUMNS,
-        file_format=LOADER_FILE_FORMAT,
-    )
-    restores_resource = _per_instance(
-        "restores", "restore_id", RESTORE_COLUMNS, extract.restores, instances_resource
-    )
-    if not settings.backups:
-        return [instances_resource, restores_resource]
-    backups_resource = _per_instance(
-        "backups", "backup_id", BACKUP_COLUMNS, extract.backups, instances_resource
-    )
-    return [instances_resource, restores_resource, backups_resource]
-
-
-def _per_instance(
-    name: str,
-    key: str,
-    columns: dict[str, Any],
-    read: Callable[[dict[str, Any]], Iterator[TDataItems]],
-    listing: DltResource,
-) -> DltResource:
-    """A resource of records read per listed instance (merge on `key`), with one created_at
-    cursor per instance in its resource state, under `cursors`."""
-
-    def records(listed: TDataItems) -> Iterator[TDataItems]:
-        # `listed` only starts the read: the plan is every instance the listing kept
-        cursors: dict[str, Any] = dlt.current.resource_state().setdefault("cursors", {})
-        yield from read(cursors)
-
-    return dlt.transformer(
-        records,
-        data_from=listing,
-        name=name,
-        write_disposition="merge",
-        primary_key=key,
-        columns=columns | DLT_COLUMNS,
-        file_format=LOADER_FILE_FORMAT,
-    )
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOMES])

@@ -16,12 +16,11 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import requests
-from dlt.common import logger
 from urllib3.exceptions import NameResolutionError, ProtocolError, ReadTimeoutError
 
 from . import auth, errors
+from . import log as logger
 from .advice import NO_ROUTE_ADVICE, auth_advice
-from .configuration import Credentials, SourceSettings
 from .errors import Cancelled, DcsApiError, DcsAuthError, DcsNotFound
 from .limiter import AdaptiveLimiter
 from .settings import DEFAULT_RETRY_BACKOFF_S, DNS_MAX_ATTEMPTS, env_var
@@ -37,6 +36,7 @@ from .transport import (
     read_body,
     watched_session,
 )
+from .validation import Credentials, SourceSettings
 
 # the errors live in errors.py; importing them from here keeps working
 __all__ = ["Cancelled", "DcsApiError", "DcsAuthError", "DcsClient", "DcsNotFound", "retry_delay"]

@@ -7,13 +7,14 @@ not show it (the destination's open restores count too, see `begin_time`).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .records import RecordError, parse_timestamp
+from .errors import RecordError
 from .settings import BEGIN_TIME_MARGIN, EARLIEST_CREATED_AT, MAX_CLOCK_SKEW, TERMINAL_STATUSES
+from .timestamps import parse_timestamp
 
 
 def _trusted(value: Any, now: datetime) -> datetime | None:
@@ -133,3 +134,21 @@ class CursorTracker:
 
     def result(self) -> InstanceCursor:
         return InstanceCursor(self._max, self._oldest_open, self._full_read_at)
+
+
+def restore_begins(
+    cursors: Mapping[str, Any],
+    instance_ids: list[str],
+    now: datetime,
+    lookback: timedelta,
+    start_date: datetime | None,
+    open_since: Mapping[str, datetime],
+) -> dict[str, tuple[datetime | None, CursorTracker]]:
+    """Where each instance's restores read begins (its cursor, the lookback, its oldest open
+    restore), and the tracker of the cursor it stores after the read."""
+    planned = {}
+    for instance_id in instance_ids:
+        previous = InstanceCursor.from_state(cursors.get(instance_id), now)
+        begin = begin_time(previous, lookback, start_date, open_since.get(instance_id))
+        planned[instance_id] = (begin, CursorTracker(previous, now))
+    return planned

@@ -30,7 +30,7 @@ from .columns import (
     RESTORE_COLUMNS,
 )
 from .configuration import SourceSettings
-from .cursors import CursorTracker, InstanceCursor, begin_time, requested_begin
+from .cursors import CursorTracker, requested_begin, restore_begins
 from .errors import Cancelled, DcsApiError, DcsAuthError, DcsNotFound, RecordError, one_line
 from .ids import shown, valid_instance_id
 from .paging import iter_backup_pages, iter_restore_pages, list_instances
@@ -178,19 +178,16 @@ class Extract:
 
     def plan(self, cursors: Mapping[str, Any]) -> dict[str, _Planned]:
         """Where each listed instance's read begins, from its cursor and open restores."""
-        now = datetime.now(UTC)
-        planned = {}
-        for instance_id in self.instance_ids:
-            previous = InstanceCursor.from_state(cursors.get(instance_id), now)
-            begin = begin_time(
-                previous,
-                self.settings.lookback,
-                self.settings.start_date,
-                self.open_since.get(instance_id),
-            )
-            planned[instance_id] = _Planned(begin, CursorTracker(previous, now))
-        self.stats.instances_planned = len(planned)
-        return planned
+        begins = restore_begins(
+            cursors,
+            self.instance_ids,
+            datetime.now(UTC),
+            self.settings.lookback,
+            self.settings.start_date,
+            self.open_since,
+        )
+        self.stats.instances_planned = len(begins)
+        return {iid: _Planned(begin, tracker) for iid, (begin, tracker) in begins.items()}
 
     def restores(self, cursors: dict[str, Any]) -> Iterator[TDataItems]:
         """Read every planned instance; an instance's cursor in `cursors` moves only once it

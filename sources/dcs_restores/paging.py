@@ -16,8 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from dlt.common import logger
-
+from . import log as logger
 from .backup_plan import BACKUPS_PATH
 from .client import DcsClient
 from .errors import DcsApiError

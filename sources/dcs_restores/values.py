@@ -15,8 +15,6 @@ from collections.abc import Collection, Mapping
 from functools import lru_cache
 from typing import Any
 
-from dlt.common.normalizers.naming.snake_case import NamingConvention
-
 from .settings import (
     MAX_FIELD_NAME_CHARS,
     MAX_INVALID_FIELDS_CHARS,
@@ -31,8 +29,6 @@ INVALID_FIELDS = "invalid_fields"
 REPLACEMENT = "\ufffd"
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-# the naming convention dlt applies to column names unless configured otherwise
-_NAMING = NamingConvention()
 
 
 class SetAside(Exception):
@@ -110,8 +106,11 @@ def storable(text: str, limit: int = MAX_TEXT_CHARS) -> str:
 @lru_cache(maxsize=4096)
 def column_name(key: str) -> str | None:
     """The column dlt's snake_case naming gives field `key`; None if it cannot name one."""
+    # imported on first use: the request path (client, paging, prefetch) never needs dlt
+    from dlt.common.normalizers.naming.snake_case import NamingConvention
+
     try:
-        name = _NAMING.normalize_identifier(key)
+        name = NamingConvention().normalize_identifier(key)
     except ValueError:  # a blank name
         return None
     return name or None

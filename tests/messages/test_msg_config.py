@@ -165,6 +165,6 @@ def test_settings_of_other_sources_are_left_alone(monkeypatch: pytest.MonkeyPatc
 
 def test_bad_region_name_is_refused() -> None:
     with pytest.raises(ConfigError, match="is not a region name"):
-        from dcs_restores.configuration import _endpoint
+        from dcs_restores.validation import _endpoint
 
         _endpoint(None, "EU DE")

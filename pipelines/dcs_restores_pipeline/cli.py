@@ -424,6 +424,11 @@ def _failure(exc: BaseException, args: argparse.Namespace) -> tuple[str, int]:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    if argv is None:
+        # a scheduled run: its first requests go out while dlt is imported (early.py)
+        from dcs_restores_pipeline.early import begin
+
+        begin(sys.argv[1:])
     from dcs_restores_pipeline.gcpause import imports_without_gc
 
     # build_parser imports dlt (through check)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dlt.common import logger
+from dcs_restores import log as logger
 
 from dcs_restores_pipeline.config import DATASET_NAME, PIPELINE_NAME, database_path
 from dcs_restores_pipeline.runlock import exclusive_run, lock_paths

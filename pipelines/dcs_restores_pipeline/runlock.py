@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import IO
 
 from dcs_restores.errors import DcsRestoresError
-from dlt.common.pipeline import get_dlt_pipelines_dir
 
 from dcs_restores_pipeline.config import PIPELINE_NAME
 
@@ -31,6 +30,8 @@ def lock_paths(pipelines_dir: str | None, database: Path | None) -> list[Path]:
     """Return the lock files of a run: one in the destination's own pipelines dir (beside its
     working dir; see localstate), one beside a DuckDB file (two pipelines dirs, e.g. cron's and
     a user's, or an earlier version's, can share one database)."""
+    from dlt.common.pipeline import get_dlt_pipelines_dir
+
     root = Path(pipelines_dir or get_dlt_pipelines_dir())
     paths = [root / f".{PIPELINE_NAME}.lock"]
     if database is not None:

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from dcs_restores import log as logger
 from dcs_restores.errors import DcsRestoresError
-from dlt.common import logger
 
 from dcs_restores_pipeline.config import PIPELINE_NAME
 

@@ -24,7 +24,7 @@ from .advice import NO_ROUTE_ADVICE, auth_advice
 from .errors import Cancelled, DcsApiError, DcsAuthError, DcsNotFound
 from .limiter import AdaptiveLimiter
 from .settings import DEFAULT_RETRY_BACKOFF_S, DNS_MAX_ATTEMPTS, env_var
-from .stats import ExtractStats
+from .stats import REQUEST_COUNTERS, ExtractStats
 from .transport import (
     ACCEPT_ENCODING,
     WATCHDOG,
@@ -47,6 +47,15 @@ CREDENTIAL_CODES = frozenset(
     {"APIGW.0301", "APIGW.0307", "DCS.1001", "DCS.1002", "DCS.1003", "DCS.1004"}
 )
 _ROUTE_KINDS = frozenset({"instances", "restores", "backups"})
+
+
+_MISSING = object()
+
+
+def _url(endpoint: str, path: str, params: dict[str, Any]) -> str:
+    # sorted query: the same order the signature canonicalises, as the SDK sends it
+    query = urlencode(sorted((k, str(v)) for k, v in params.items() if v is not None))
+    return f"{endpoint}{path}" + (f"?{query}" if query else "")
 
 
 def credential_failure(error: BaseException) -> bool:
@@ -212,6 +221,11 @@ class DcsClient:
         # the run's stop signal: once set, retries end at once instead of sleeping on and
         # requests in flight are aborted
         self._stop = stop if stop is not None else threading.Event()
+        # answers fetched ahead of the run (prefetch.py), by URL: each answers its own request
+        # once; None when nothing is kept
+        self._kept: dict[str, Any] | None = None
+        self._keeping: Callable[[str, Any], None] | None = None
+        self._kept_lock = threading.Lock()
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
@@ -264,6 +278,11 @@ class DcsClient:
             DcsApiError: any other failure, after the retries it deserves.
         """
         self._raise_if_refused(path, instance_id)
+        if self._kept is not None:
+            with self._kept_lock:
+                found = self._kept.pop(_url(self.endpoint, path, params), _MISSING)
+            if found is not _MISSING:
+                return found
         if not self._verified.is_set():
             with self._first:
                 self._raise_if_refused(path, instance_id)
@@ -272,6 +291,30 @@ class DcsClient:
                     self._verified.set()
                     return result
         return self._get_with_retries(path, params, instance_id, list_key)
+
+    def keep_answers(self, keep: Callable[[str, Any], None], attempts: int = 1) -> None:
+        """Fetching ahead (prefetch.py): hand each answer to `keep` with its URL, and try each
+        request at most `attempts` times, so that a failure costs the run no extra tries."""
+        self._keeping = keep
+        self._max_attempts = min(self._max_attempts, attempts)
+
+    def answer_from(
+        self,
+        kept: dict[str, Any],
+        settings: SourceSettings,
+        stats: ExtractStats,
+        stop: threading.Event,
+    ) -> None:
+        """Become the run's client: answer requests from `kept` (URL -> answer) first, count
+        into `stats`, stop with `stop`, and retry as the settings say again."""
+        self._keeping = None
+        self._max_attempts = settings.max_attempts
+        for counter in REQUEST_COUNTERS:
+            stats.count(counter, getattr(self.stats, counter))
+        self.stats = stats
+        self._stop = stop
+        with self._kept_lock:
+            self._kept = kept
 
     def _where(self, path: str, instance_id: str | None) -> str:
         # redacted: instance ids come from the listing, which the server controls
@@ -285,9 +328,7 @@ class DcsClient:
     def _get_with_retries(
         self, path: str, params: dict[str, Any], instance_id: str | None, list_key: str | None
     ) -> Any:
-        # sorted query: the same order the signature canonicalises, as the SDK sends it
-        query = urlencode(sorted((k, str(v)) for k, v in params.items() if v is not None))
-        url = f"{self.endpoint}{path}" + (f"?{query}" if query else "")
+        url = _url(self.endpoint, path, params)
         where = self._where(path, instance_id)
         failure: _Failure | None = None
         started = time.monotonic()
@@ -299,6 +340,8 @@ class DcsClient:
                 outcome = self._attempt(url, where, instance_id, list_key, route_kind(path))
             if not isinstance(outcome, _Failure):
                 self.limiter.on_success()
+                if self._keeping is not None:
+                    self._keeping(url, outcome)
                 return outcome
             failure = outcome
             if failure.status == 429:

@@ -12,12 +12,14 @@ from dlt.common.typing import TSecretStrValue, TSecretValue
 
 from .errors import ConfigError, ConfigWarning
 from .settings import (
+    DEFAULT_BACKUPS,
     DEFAULT_CONCURRENCY,
     DEFAULT_LOOKBACK_HOURS,
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_MAX_BODY_MB,
     DEFAULT_MAX_RETRY_DELAY_S,
     DEFAULT_PAGE_SIZE,
+    DEFAULT_REQUEST_TIMEOUT_S,
     SECTION,
 )
 from .validation import Credentials, SourceSettings, validate
@@ -63,10 +65,10 @@ class DcsRestoresConfiguration(BaseConfiguration):
     concurrency: Any = DEFAULT_CONCURRENCY
     max_attempts: Any = DEFAULT_MAX_ATTEMPTS
     max_retry_delay: Any = DEFAULT_MAX_RETRY_DELAY_S
-    request_timeout: Any = 60.0
+    request_timeout: Any = DEFAULT_REQUEST_TIMEOUT_S
     max_body_mb: Any = DEFAULT_MAX_BODY_MB
     # also load table `backups` (one more request per instance and run)
-    backups: Any = True
+    backups: Any = DEFAULT_BACKUPS
     credentials: DcsCredentials = None  # type: ignore[assignment]
 
 

@@ -18,6 +18,7 @@ import dlt
 from dlt.common import logger
 from dlt.common.typing import TDataItems
 
+from . import prefetch
 from .backup_plan import BACKUP_KNOWN_STATUSES, backup_begins
 from .backup_records import shape_backup
 from .batches import ArrowBatcher
@@ -135,7 +136,10 @@ class Extract:
             DcsApiError: the listing failed: nothing of this project can be read.
         """
         self.stop = threading.Event()
-        self.client = DcsClient(self.settings, stats=self.stats, stop=self.stop)
+        # the client that began reading while the run was set up, if one did (prefetch.py)
+        self.client = prefetch.take(self.settings, self.stats, self.stop) or DcsClient(
+            self.settings, stats=self.stats, stop=self.stop
+        )
         settings = self.settings
         listed = self._readable(list_instances(self.client, settings.page_size))
         self.stats.instances_listed = len(listed)

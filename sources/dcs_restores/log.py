@@ -47,3 +47,10 @@ def flush() -> None:
         _held.clear()
     for message in held:
         logger.warning(message)
+
+
+def debug(message: str) -> None:
+    """A debug line through dlt's logger; dropped before it exists, as dlt itself would."""
+    logger = _dlt_logger()
+    if logger is not None:
+        logger.debug(message)

@@ -37,6 +37,26 @@ DEFAULT_MAX_RETRY_DELAY_S = 30.0
 DEFAULT_RETRY_BACKOFF_S = 0.5
 # a body over this many MiB (received, or once inflated) fails its request at once
 DEFAULT_MAX_BODY_MB = 64
+DEFAULT_REQUEST_TIMEOUT_S = 60.0
+DEFAULT_BACKUPS = True
+# every key of [sources.dcs_restores] but credentials and targets, with its default: what the
+# environment alone configures when the run starts reading before dlt is imported (early.py);
+# configuration.DcsRestoresConfiguration declares the same defaults for dlt
+CONFIG_DEFAULTS: dict[str, object] = {
+    "endpoint": None,
+    "region": None,
+    "project_id": None,
+    "instance_ids": None,
+    "start_date": None,
+    "lookback_hours": DEFAULT_LOOKBACK_HOURS,
+    "page_size": DEFAULT_PAGE_SIZE,
+    "concurrency": DEFAULT_CONCURRENCY,
+    "max_attempts": DEFAULT_MAX_ATTEMPTS,
+    "max_retry_delay": DEFAULT_MAX_RETRY_DELAY_S,
+    "request_timeout": DEFAULT_REQUEST_TIMEOUT_S,
+    "max_body_mb": DEFAULT_MAX_BODY_MB,
+    "backups": DEFAULT_BACKUPS,
+}
 MAX_BODY_MB = 1024
 READ_CHUNK_BYTES = 64 * 1024
 # how often the watchdog looks for attempts past their deadline or of a stopped run

@@ -1,0 +1,147 @@
+"""A run's first requests, sent while the rest of the run is still being set up.
+
+`start` lists the instances and reads restores and backups exactly as the extract will
+(same settings, cursors and plan functions), keeping every answer under its URL. The extract
+`take`s the client when it begins: if its settings are the ones the reads were made with, each
+kept answer answers its own request once, and everything else is read as always. A wrong
+guess (a cursor the run sees differently, an open restore that reaches further back) costs a
+request, never correctness: an answer is only used for exactly the request that fetched it,
+with the same credentials. A request fails here at most once (no retries), and a refusal of
+the credentials is handed over, so the run never sends a refused key again.
+
+Nothing here imports dlt: that is what lets `dcs-restores run` start before dlt is imported.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from . import log
+from .backup_plan import backup_begins
+from .client import DcsClient
+from .cursors import requested_begin, restore_begins
+from .errors import DcsNotFound
+from .ids import valid_instance_id
+from .paging import iter_backup_pages, iter_restore_pages, list_instances
+from .reader import Pages, read_instances
+from .stats import REQUEST_COUNTERS, ExtractStats
+from .validation import SourceSettings
+
+# records kept at most: the reads pause beyond this (an early start is worth a few seconds of
+# requests, not the memory of a whole first run)
+MAX_KEPT_ROWS = 200_000
+
+
+class Prefetch:
+    """Reads of one project begun ahead of its extract."""
+
+    def __init__(self, settings: SourceSettings, cursors: Mapping[str, Mapping[str, Any]]) -> None:
+        self.settings = settings
+        self.cursors = cursors
+        self.client = DcsClient(settings)
+        self.kept: dict[str, Any] = {}
+        self.rows = 0
+        self.halt = threading.Event()
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self.client.keep_answers(self._keep)
+
+    def _keep(self, url: str, answer: Any) -> None:
+        rows = sum(len(v) for v in answer.values() if isinstance(v, list)) if answer else 0
+        with self._lock:
+            self.kept[url] = answer
+            self.rows += rows
+            if self.rows >= MAX_KEPT_ROWS:
+                self.halt.set()
+
+    def start(self) -> None:
+        thread = threading.Thread(target=self._run, name="dcs-prefetch", daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _run(self) -> None:
+        try:
+            settings = self.settings
+            listed = list_instances(self.client, settings.page_size)
+            ids = (
+                list(settings.instance_ids)
+                if settings.instance_ids is not None
+                else [str(i["instance_id"]) for i in listed if valid_instance_id(i["instance_id"])]
+            )
+            now, lookback, start_date = datetime.now(UTC), settings.lookback, settings.start_date
+            restores = self.cursors.get("restores", {})
+            plans: list[tuple[Pages, dict[str, Any]]] = [
+                (iter_restore_pages, restore_begins(restores, ids, now, lookback, start_date, {}))
+            ]
+            if settings.backups:
+                backups = self.cursors.get("backups", {})
+                begins = backup_begins(backups, ids, now, lookback, start_date, {})
+                plans.append((iter_backup_pages, begins))
+            for pages, begins in plans:
+                order = [(iid, requested_begin(begin)) for iid, (begin, _) in begins.items()]
+                reader = threading.Thread(
+                    target=self._drain, args=(order, pages), name="dcs-prefetch-read", daemon=True
+                )
+                self._threads.append(reader)
+                reader.start()
+        except Exception:  # the run reads it again and reports what it finds
+            self.halt.set()
+
+    def _drain(self, order: list[tuple[str, datetime | None]], pages: Pages) -> None:
+        settings = self.settings
+        try:
+            for event in read_instances(
+                self.client, order, settings.page_size, settings.concurrency, self.halt, pages
+            ):
+                if event.error is not None and not isinstance(event.error, DcsNotFound):
+                    # a failure stops the early reads: the run tries again with its retries
+                    self.halt.set()
+        except Exception:  # the same: the run reads what is missing
+            self.halt.set()
+
+    def take(
+        self, settings: SourceSettings, stats: ExtractStats, stop: threading.Event
+    ) -> DcsClient | None:
+        """Stop reading ahead and hand the client over, with its answers, if `settings` are
+        the ones it read with; otherwise drop everything (None)."""
+        self.halt.set()
+        deadline = settings.request_timeout + 1.0
+        # the first thread starts the others: joined first, the list is then complete
+        self._threads[0].join(deadline)
+        for thread in self._threads[1:]:
+            thread.join(deadline)  # the reads in flight end after their page
+        log.flush()
+        if settings != self.settings:
+            # counted all the same: the summary says how many requests were sent
+            for counter in REQUEST_COUNTERS:
+                stats.count(counter, getattr(self.client.stats, counter))
+            return None
+        with self._lock:
+            kept, self.kept = self.kept, {}
+        self.client.answer_from(kept, settings, stats, stop)
+        return self.client
+
+
+_started: Prefetch | None = None
+_started_lock = threading.Lock()
+
+
+def start(settings: SourceSettings, cursors: Mapping[str, Mapping[str, Any]]) -> Prefetch:
+    """Begin reading ahead for `settings` (one per process: the run's one project)."""
+    global _started
+    prefetch = Prefetch(settings, cursors)
+    with _started_lock:
+        _started = prefetch
+    prefetch.start()
+    return prefetch
+
+
+def take(settings: SourceSettings, stats: ExtractStats, stop: threading.Event) -> DcsClient | None:
+    """The client that read ahead for `settings`, once; None if nothing was started."""
+    global _started
+    with _started_lock:
+        prefetch, _started = _started, None
+    return None if prefetch is None else prefetch.take(settings, stats, stop)

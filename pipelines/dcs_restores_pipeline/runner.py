@@ -91,6 +91,8 @@ class RunSummary:
     pending_loaded: list[str] = field(default_factory=list)
     requests: int = 0
     retries: int = 0
+    # of `requests`, those sent while the run was still starting (early.py)
+    early_answers: int = 0
     seconds: float = 0.0
     load_ids: list[str] = field(default_factory=list)
     targets: list[dict[str, Any]] = field(default_factory=list)
@@ -267,6 +269,7 @@ def _load_target(
     summary.backups_failed.extend(f.instance_id for f in stats.backups.failures if f.instance_id)
     summary.requests += stats.requests
     summary.retries += stats.retries
+    summary.early_answers += stats.early_answers
     errors = [str(f) for f in [*stats.failures, *stats.backups.failures]]
     summary.targets.append(
         {

@@ -282,6 +282,7 @@ class DcsClient:
             with self._kept_lock:
                 found = self._kept.pop(_url(self.endpoint, path, params), _MISSING)
             if found is not _MISSING:
+                self._count("early_answers")
                 return found
         if not self._verified.is_set():
             with self._first:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from .errors import DcsApiError
 
 # counters the client's worker threads increment (under the lock)
-REQUEST_COUNTERS = ("requests", "retries", "auth_failures", "throttled")
+REQUEST_COUNTERS = ("requests", "retries", "auth_failures", "throttled", "early_answers")
 
 
 @dataclass
@@ -45,6 +45,8 @@ class ExtractStats:
     retries: int = 0
     auth_failures: int = 0
     throttled: int = 0
+    # requests answered by reads sent while the run was still starting (prefetch.py)
+    early_answers: int = 0
     backups: BackupStats = field(default_factory=BackupStats)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 

@@ -216,8 +216,8 @@ def test_hostile_instance_listing_values_are_set_aside(runner: Runner, hostile: 
 def test_a_database_from_before_invalid_fields_goes_on_loading(
     runner: Runner, hostile: Start, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import dcs_restores as source
     import dcs_restores.extract as extract
+    import dcs_restores.source as source
 
     world = small_world(seed=10, instances=3, restores=10)
     sim, server = hostile(world)

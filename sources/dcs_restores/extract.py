@@ -32,6 +32,7 @@ from .columns import (
 from .configuration import SourceSettings
 from .cursors import CursorTracker, InstanceCursor, begin_time, requested_begin
 from .errors import Cancelled, DcsApiError, DcsAuthError, DcsNotFound, RecordError, one_line
+from .fingerprint import RECORD_HASH, KnownRows, record_hash
 from .ids import shown, valid_instance_id
 from .paging import iter_backup_pages, iter_restore_pages, list_instances
 from .reader import Pages, read_instances
@@ -64,6 +65,7 @@ class ReadCounts(Protocol):
     failures: list[DcsApiError]
     pages: int
     rows: int
+    unchanged: int
     rejected: int
     unknown_status: int
 
@@ -116,12 +118,15 @@ class Extract:
         progress: Progress | None = None,
         open_since: Mapping[str, datetime] | None = None,
         open_backups_since: Mapping[str, datetime] | None = None,
+        known: KnownRows | None = None,
     ) -> None:
         self.settings = settings
         self.stats = stats
         self.progress = progress
         self.open_since = dict(open_since or {})
         self.open_backups_since = dict(open_backups_since or {})
+        # not copied: the runner's maps are read-only here, and may hold ~100,000 ids
+        self.known = known or KnownRows()
         self.stop = threading.Event()
         self.client: DcsClient | None = None
         self.instance_ids: list[str] = []
@@ -154,7 +159,15 @@ class Extract:
         set_aside = values_set_aside()
         rows = [instance_row(item, settings) for item in listed]
         self.stats.values_set_aside += values_set_aside() - set_aside
-        return rows
+        changed = []
+        for row in rows:
+            digest = record_hash(row)
+            if self.known.instances.get(row["instance_id"]) == digest:
+                self.stats.instances_unchanged += 1
+                continue
+            row[RECORD_HASH] = digest
+            changed.append(row)
+        return changed
 
     def _readable(self, listed: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The listed instances whose id can be read; the others are set aside as failures."""
@@ -195,7 +208,8 @@ class Extract:
     def restores(self, cursors: dict[str, Any]) -> Iterator[TDataItems]:
         """Read every planned instance; an instance's cursor in `cursors` moves only once it
         has been read to the end. Yields rows, Arrow tables and quarantined records."""
-        yield from self._read(RESTORES, self.plan(cursors), cursors, self.stats)
+        plan = self.plan(cursors)
+        yield from self._read(RESTORES, plan, cursors, self.stats, self.known.restores)
 
     def backup_plan(self, cursors: Mapping[str, Any]) -> dict[str, _Planned]:
         """Where each listed instance's backups read begins (see backup_plan.py)."""
@@ -213,7 +227,8 @@ class Extract:
     def backups(self, cursors: dict[str, Any]) -> Iterator[TDataItems]:
         """Like `restores`, for the backups of every instance, with their own cursors; an
         instance whose backups read fails is set aside alone (its restores are not)."""
-        yield from self._read(BACKUPS, self.backup_plan(cursors), cursors, self.stats.backups)
+        plan = self.backup_plan(cursors)
+        yield from self._read(BACKUPS, plan, cursors, self.stats.backups, self.known.backups)
 
     def _read(
         self,
@@ -221,12 +236,13 @@ class Extract:
         planned: dict[str, _Planned],
         cursors: dict[str, Any],
         counts: ReadCounts,
+        known: Mapping[str, str],
     ) -> Iterator[TDataItems]:
         if self.client is None:
             raise RuntimeError(f"Extract.{kind.name}() before Extract.instances()")
         set_aside = values_set_aside()
         try:
-            yield from self._records(kind, planned, self.client, cursors, counts)
+            yield from self._records(kind, planned, self.client, cursors, counts, known)
         except BaseException:
             # the consumer went away (an error, Ctrl-C): requests of every read end now
             self.stop.set()
@@ -241,6 +257,7 @@ class Extract:
         client: DcsClient,
         cursors: dict[str, Any],
         counts: ReadCounts,
+        known: Mapping[str, str],
     ) -> Iterator[TDataItems]:
         # garbage with finalizers (dlt's DuckDB connection pools of the state sync) is
         # collected now, not while the readers run: a Ctrl-C that lands in a finalizer is
@@ -266,7 +283,9 @@ class Extract:
             instance = planned[event.instance_id]
             if event.items is not None:
                 counts.pages += 1
-                rows, rejected = self._page(kind, event.instance_id, event.items, instance, counts)
+                rows, rejected = self._page(
+                    kind, event.instance_id, event.items, instance, counts, known
+                )
                 if batcher is not None:
                     unusual = []
                     for row in rows:
@@ -352,10 +371,16 @@ class Extract:
         items: list[Any],
         instance: _Planned,
         counts: ReadCounts,
+        known: Mapping[str, str],
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """Shape one page: the rows to load, and the quarantine rows of records set aside."""
+        """Shape one page: the rows to load, and the quarantine rows of records set aside.
+
+        A row whose digest equals the one `known` holds for its id is stored exactly so
+        already: it is counted as unchanged, not loaded (its cursor moves all the same).
+        """
         settings, begin = self.settings, instance.begin
         rows, rejected = [], []
+        unchanged = 0
         for raw in items:
             try:
                 row = kind.shape(raw, settings.project_id, instance_id)
@@ -372,8 +397,14 @@ class Extract:
             if row["status"] not in kind.known_statuses:
                 counts.unknown_status += 1
             instance.tracker.observe(row["created_at"], row["status"])
+            digest = record_hash(row)
+            if known.get(row[kind.id_key]) == digest:
+                unchanged += 1
+                continue
+            row[RECORD_HASH] = digest
             rows.append(row)
-        counts.rows += len(rows)
+        counts.rows += len(rows) + unchanged
+        counts.unchanged += unchanged
         counts.rejected += len(rejected)
         return rows, rejected
 

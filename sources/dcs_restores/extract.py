@@ -32,7 +32,7 @@ from .columns import (
 from .configuration import SourceSettings
 from .cursors import CursorTracker, InstanceCursor, begin_time, requested_begin
 from .errors import Cancelled, DcsApiError, DcsAuthError, DcsNotFound, RecordError, one_line
-from .fingerprint import RECORD_HASH, KnownRows, record_hash
+from .fingerprint import KnownRows, already_stored
 from .ids import shown, valid_instance_id
 from .paging import iter_backup_pages, iter_restore_pages, list_instances
 from .reader import Pages, read_instances
@@ -159,14 +159,8 @@ class Extract:
         set_aside = values_set_aside()
         rows = [instance_row(item, settings) for item in listed]
         self.stats.values_set_aside += values_set_aside() - set_aside
-        changed = []
-        for row in rows:
-            digest = record_hash(row)
-            if self.known.instances.get(row["instance_id"]) == digest:
-                self.stats.instances_unchanged += 1
-                continue
-            row[RECORD_HASH] = digest
-            changed.append(row)
+        changed = [r for r in rows if not already_stored(r, self.known.instances, "instance_id")]
+        self.stats.instances_unchanged += len(rows) - len(changed)
         return changed
 
     def _readable(self, listed: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -397,11 +391,9 @@ class Extract:
             if row["status"] not in kind.known_statuses:
                 counts.unknown_status += 1
             instance.tracker.observe(row["created_at"], row["status"])
-            digest = record_hash(row)
-            if known.get(row[kind.id_key]) == digest:
+            if already_stored(row, known, kind.id_key):
                 unchanged += 1
                 continue
-            row[RECORD_HASH] = digest
             rows.append(row)
         counts.rows += len(rows) + unchanged
         counts.unchanged += unchanged

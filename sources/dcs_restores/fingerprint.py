@@ -47,6 +47,16 @@ def record_hash(row: Mapping[str, Any]) -> str:
     return hashlib.blake2b(text.encode("ascii"), digest_size=_DIGEST_BYTES).hexdigest()
 
 
+def already_stored(row: dict[str, Any], known: Mapping[str, str], key: str) -> bool:
+    """True when the destination holds `row` exactly so: `known` maps its id (`row[key]`)
+    to its digest. Otherwise the row gets its digest in column record_hash, to be loaded."""
+    digest = record_hash(row)
+    if known.get(row[key]) == digest:
+        return True
+    row[RECORD_HASH] = digest
+    return False
+
+
 @dataclass(frozen=True)
 class KnownRows:
     """id -> record_hash of rows the destination holds that this run may read again.

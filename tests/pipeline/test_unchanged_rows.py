@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from dcs_restores import extract
 from dcs_restores.columns import BACKUP_COLUMNS, INSTANCE_COLUMNS, RESTORE_COLUMNS
+from dcs_restores_pipeline.bookkeeping import read_before
+from dcs_restores_pipeline.runner import make_pipeline
 from dcs_simulator import DcsSimulator, World
 
 from tests.conftest import Runner, expected_restores
@@ -19,6 +21,7 @@ HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 A = "aaaaaaaa-0000-4000-8000-00000000000a"
 B = "bbbbbbbb-0000-4000-8000-00000000000b"
+C = "cccccccc-0000-4000-8000-00000000000c"
 TABLES = {"restores": "restore_id", "backups": "backup_id", "instances": "instance_id"}
 
 
@@ -30,11 +33,14 @@ class Changes:
 
 
 def world() -> World:
-    """A: two finished restores and one running at T0 (succeeded by T0 + 2 h), three backups,
-    one of which expires at T0 + 1 h; B: one finished restore, one backup."""
+    """A: a restore older than any re-read window, two finished restores and one running at
+    T0 (succeeded by T0 + 2 h), three backups, one of which expires at T0 + 1 h; B: one
+    finished restore, one backup; C: nothing at all (204 for restores and backups)."""
     w = World.empty(seed=5)
     w.add_instance(A, name="a", created_at=T0 - 90 * DAY)
     w.add_instance(B, name="b", created_at=T0 - 90 * DAY)
+    w.add_instance(C, name="c", created_at=T0 - 90 * DAY)
+    w.add_restore(A, T0 - 30 * DAY, restore_id="r-ancient")
     w.add_restore(A, T0 - 10 * HOUR, restore_id="r-old")
     w.add_restore(A, T0 - 5 * HOUR, restore_id="r-done", outcome="failed")
     w.add_restore(A, T0 - HOUR, wait_s=60, duration_s=3600, restore_id=Changes.restore)
@@ -81,7 +87,7 @@ def sim(serve: Any) -> Iterator[DcsSimulator]:
 
 def test_a_run_where_nothing_changed_loads_nothing(sim: DcsSimulator, runner: Runner) -> None:
     first = runner.run(sim)
-    assert first.restores_new == 4 and first.backups_new == 4
+    assert first.restores_new == 5 and first.backups_new == 4
     assert (first.restores_unchanged, first.backups_unchanged, first.instances_unchanged) == (
         0,
         0,
@@ -96,10 +102,10 @@ def test_a_run_where_nothing_changed_loads_nothing(sim: DcsSimulator, runner: Ru
     assert loads(runner) == count
     assert snapshot(runner) == tables
     assert_truth(runner, sim)
-    # every row was read, and counted as unchanged
+    # every row of the re-read windows was read, and counted as unchanged
     assert second.rows_extracted == second.restores_unchanged == 4
     assert second.backups_rows_extracted == second.backups_unchanged == 4
-    assert second.instances_unchanged == 2
+    assert second.instances_unchanged == 3
     assert (second.restores_new, second.restores_updated, second.backups_updated) == (0, 0, 0)
     assert "4 rows read (4 unchanged, not loaded again)" in second.text()
     assert second.as_dict()["restores_unchanged"] == 4
@@ -130,7 +136,7 @@ def test_only_the_rows_that_changed_are_loaded_again(sim: DcsSimulator, runner: 
     ]
     assert (second.restores_updated, second.backups_updated) == (1, 1)
     assert (second.restores_unchanged, second.backups_unchanged) == (3, 3)
-    assert second.instances_unchanged == 1
+    assert second.instances_unchanged == 2
 
 
 def test_another_endpoint_loads_every_row_again(sim: DcsSimulator, runner: Runner) -> None:
@@ -145,7 +151,8 @@ def test_another_endpoint_loads_every_row_again(sim: DcsSimulator, runner: Runne
         "select endpoint, count(*) from dcs.restores group by endpoint "
         "union all select endpoint, count(*) from dcs.instances group by endpoint"
     )
-    assert rows == [(same_server, 4), (same_server, 2)]
+    # the restore outside the window is not read again: it keeps the old endpoint
+    assert sorted(rows) == [(sim.base_url, 1), (same_server, 3), (same_server, 4)]
     # and once written with the new endpoint, they are unchanged again
     third = runner.run(sim, endpoint=same_server)
     assert third.load_ids == [] and third.restores_unchanged == 4
@@ -169,13 +176,34 @@ def test_an_older_database_gains_the_column_and_each_row_is_written_once_more(
     upgraded = runner.run(sim)
     assert upgraded.restores_unchanged == upgraded.backups_unchanged == 0
     assert upgraded.restores_new == upgraded.backups_new == 0
-    for table in TABLES:
-        assert runner.query(f"select count(*), count(record_hash) from dcs.{table}") == [
-            (len(load_ids(runner, table)),) * 2
-        ]
+    # the rows read again gain their hash; the one outside every window stays NULL
+    hashed = {
+        table: runner.query(f"select count(*), count(record_hash) from dcs.{table}")[0]
+        for table in TABLES
+    }
+    assert hashed == {"restores": (5, 4), "backups": (4, 4), "instances": (3, 3)}
     assert_truth(runner, sim)
 
     count = loads(runner)
     after = runner.run(sim)
     assert after.load_ids == [] and loads(runner) == count
     assert after.restores_unchanged == after.backups_unchanged == 4
+
+
+def test_the_known_hashes_are_those_of_the_rows_a_run_may_read_again(
+    sim: DcsSimulator, runner: Runner
+) -> None:
+    runner.run(sim)
+    pipeline = make_pipeline(runner.database, runner.pipelines_dir)
+    known = read_before(pipeline, timedelta(hours=24)).known
+    assert set(known) == {sim.world.project_id}
+    rows = known[sim.world.project_id]
+    stored = dict(runner.query("select restore_id, record_hash from dcs.restores"))
+    # r-ancient is final and 30 days before its instance's newest restore: never re-read
+    assert dict(rows.restores) == {k: v for k, v in stored.items() if k != "r-ancient"}
+    assert dict(rows.backups) == dict(
+        runner.query("select backup_id, record_hash from dcs.backups")
+    )
+    assert set(rows.instances) == {A, B, C}
+    # without a look-back, nothing is skipped (dcs_restores() used alone)
+    assert read_before(pipeline).known == {}

@@ -71,6 +71,8 @@ class RunSummary:
     instances_read: int = 0
     instances_skipped: list[str] = field(default_factory=list)
     instances_failed: list[str] = field(default_factory=list)
+    # listed instances whose row is stored exactly so already (not loaded again)
+    instances_unchanged: int = 0
     restores_new: int = 0
     restores_updated: int = 0
     rows_extracted: int = 0
@@ -83,8 +85,6 @@ class RunSummary:
     backups_rows_extracted: int = 0
     backups_unchanged: int = 0
     backups_total: int = 0
-    # listed instances whose row is stored exactly so already
-    instances_unchanged: int = 0
     backups_rejected: int = 0
     # instances whose backups were set aside (their restores loaded)
     backups_failed: list[str] = field(default_factory=list)

@@ -32,7 +32,7 @@ from .columns import (
 from .configuration import SourceSettings
 from .cursors import CursorTracker, InstanceCursor, begin_time, requested_begin
 from .errors import Cancelled, DcsApiError, DcsAuthError, DcsNotFound, RecordError, one_line
-from .fingerprint import KnownRows, already_stored
+from .fingerprint import KnownRows, RowDigest, already_stored
 from .ids import shown, valid_instance_id
 from .paging import iter_backup_pages, iter_restore_pages, list_instances
 from .reader import Pages, read_instances
@@ -81,6 +81,7 @@ class RecordKind:
     rejected_hints: Any
     id_key: str
     known_statuses: frozenset[str]
+    digest: RowDigest
 
 
 RESTORES = RecordKind(
@@ -91,6 +92,7 @@ RESTORES = RecordKind(
     REJECTED_HINTS,
     "restore_id",
     KNOWN_STATUSES,
+    RowDigest(RESTORE_COLUMNS),
 )
 BACKUPS = RecordKind(
     "backups",
@@ -100,6 +102,7 @@ BACKUPS = RecordKind(
     BACKUPS_REJECTED_HINTS,
     "backup_id",
     BACKUP_KNOWN_STATUSES,
+    RowDigest(BACKUP_COLUMNS),
 )
 
 
@@ -271,15 +274,16 @@ class Extract:
             client, order, settings.page_size, settings.concurrency, done, kind.pages
         )
         for event in events:
-            if arrow and batcher is None:
-                # made once the readers run: its imports take ~0.4 s, while the buffer fills
-                batcher = ArrowBatcher(kind.columns)
             instance = planned[event.instance_id]
             if event.items is not None:
                 counts.pages += 1
                 rows, rejected = self._page(
                     kind, event.instance_id, event.items, instance, counts, known
                 )
+                if arrow and batcher is None and rows:
+                    # made once the readers run: its imports take ~0.4 s, while the buffer
+                    # fills; a read whose rows are all unchanged never needs them
+                    batcher = ArrowBatcher(kind.columns)
                 if batcher is not None:
                     unusual = []
                     for row in rows:
@@ -391,7 +395,7 @@ class Extract:
             if row["status"] not in kind.known_statuses:
                 counts.unknown_status += 1
             instance.tracker.observe(row["created_at"], row["status"])
-            if already_stored(row, known, kind.id_key):
+            if already_stored(row, known, kind.id_key, kind.digest):
                 unchanged += 1
                 continue
             rows.append(row)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from dcs_restores.backup_records import shape_backup
-from dcs_restores.fingerprint import RECORD_HASH, already_stored, record_hash
+from dcs_restores.columns import RESTORE_COLUMNS
+from dcs_restores.fingerprint import RECORD_HASH, RowDigest, already_stored, record_hash
 from dcs_restores.records import shape_instance, shape_restore
 
 AT = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -95,3 +96,21 @@ def test_already_stored_skips_the_known_row_and_stamps_the_others() -> None:
     assert new[RECORD_HASH] == record_hash(new)
     # nothing known: nothing skipped
     assert not already_stored(row(), {}, "restore_id")
+
+
+def test_the_fast_digest_of_a_table_agrees_with_itself_not_with_the_generic_one() -> None:
+    digest = RowDigest(RESTORE_COLUMNS)
+    usual = row()
+    assert set(usual) | {RECORD_HASH} == set(RESTORE_COLUMNS)
+    assert digest(usual) == digest(dict(reversed(list(usual.items()))))
+    assert digest(usual) != record_hash(usual)
+    assert digest(row(status="failed")) != digest(usual)
+    assert digest(usual | {RECORD_HASH: "x", "_dlt_id": "y"}) == digest(usual)
+    # a row with a field the API added (or one column fewer) takes the generic digest
+    added = row(new_field="x")
+    assert digest(added) == record_hash(added)
+    fewer = {k: v for k, v in usual.items() if k != "endpoint"}
+    assert digest(fewer) == record_hash(fewer) != digest(usual)
+    known = {"r-1": digest(usual)}
+    assert already_stored(row(), known, "restore_id", digest)
+    assert not already_stored(row(), known, "restore_id")

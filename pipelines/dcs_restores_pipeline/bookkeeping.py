@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any
 
 import dlt
-from dcs_restores.backup_plan import BACKUP_TERMINAL_STATUSES
+from dcs_restores.backup_plan import BACKUP_TERMINAL_STATUSES, RECHECK
+from dcs_restores.fingerprint import RECORD_HASH, KnownRows
 from dcs_restores.settings import TERMINAL_STATUSES
 from dlt.destinations.sql_client import SqlClientBase
 
@@ -27,9 +28,15 @@ def _sql_list(statuses: frozenset[str]) -> str:
 TERMINAL_SQL = _sql_list(TERMINAL_STATUSES)
 # a succeeded backup still changes (expired, deleted): the run counts those changes as updates
 BACKUP_FINAL_SQL = _sql_list(BACKUP_TERMINAL_STATUSES - {"succeed"})
+# a backup in none of these statuses is open: every run reads it again
+BACKUP_OPEN_SQL = _sql_list(BACKUP_TERMINAL_STATUSES)
 STATE_TABLE = "_dlt_pipeline_state"
 RESTORES_TABLE = "restores"
 BACKUPS_TABLE = "backups"
+INSTANCES_TABLE = "instances"
+# beyond the re-read windows: a read asks from 14 h earlier (BEGIN_TIME_MARGIN), and a cursor
+# may sit a little before the newest created_at the table holds
+KNOWN_MARGIN = timedelta(days=1)
 # ids per query when re-reading the restores that were open: bounded statements and memory
 CHUNK = 1000
 
@@ -49,6 +56,13 @@ class Before:
     open_backups: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     backups_count: int = 0
     open_backups_since: dict[tuple[str, str], Any] = field(default_factory=dict)
+    # project_id -> id -> record_hash of the rows a run may read again (see `known_rows`)
+    known: dict[str, KnownRows] = field(default_factory=dict)
+
+    def known_for(self, project_id: str) -> KnownRows:
+        """The known rows of one project, handed out once: a second target of the same
+        project in this run reads after the first one wrote, so the map would be stale."""
+        return self.known.pop(project_id, KnownRows())
 
     def open_since_for(self, project_id: str) -> dict[str, Any]:
         """instance_id -> oldest open created_at, for one project."""
@@ -77,6 +91,7 @@ class Session:
         self.client = client
         self.dataset = dataset
         self._tables: set[str] | None = None
+        self._hashed: set[str] | None = None
 
     def tables(self) -> set[str]:
         """Names of the base tables in the dataset (views are not tables here)."""
@@ -136,6 +151,71 @@ class Session:
                 since[key] = moment
         return {row[0]: row[1:4] for row in rows}, since
 
+    def hashed_tables(self) -> set[str]:
+        """The tables that have column record_hash (a database of 0.4.0 or older has none)."""
+        if self._hashed is None:
+            rows = self.rows(
+                "select table_name from information_schema.columns "
+                "where table_schema = %s and column_name = %s",
+                self.dataset,
+                RECORD_HASH,
+            )
+            self._hashed = {str(row[0]) for row in rows} & self.tables()
+        return self._hashed
+
+    def record_hashes(
+        self, table: str, id_column: str, window: timedelta, open_sql: str
+    ) -> list[tuple[str, str, str]]:
+        """(project_id, id, record_hash) of the rows of `table` a run may read again: created
+        within `window` before the newest created_at of their instance, or not final
+        (status not in `open_sql`).
+
+        Bounded like the re-reads themselves: per instance, the rows of its window plus
+        the open ones (~10 restores and ~10 backups per instance with daily records and the
+        default look-back), never the whole history; one scan, no sort.
+        """
+        if table not in self.hashed_tables():
+            return []
+        seconds = int(window.total_seconds()) + 1
+        name = self.table(table)
+        return [
+            (str(project_id), str(record_id), str(digest))
+            for project_id, record_id, digest in self.rows(
+                f"select t.project_id, t.{id_column}, t.{RECORD_HASH} from {name} t "
+                "join (select project_id, instance_id, max(created_at) as newest "
+                f"from {name} group by project_id, instance_id) m "
+                "on t.project_id = m.project_id and t.instance_id = m.instance_id "
+                f"where t.{RECORD_HASH} is not null and ("
+                f"t.created_at >= m.newest - interval '{seconds} seconds' "
+                f"or t.status is null or t.status not in {open_sql})"
+            )
+        ]
+
+    def instance_hashes(self) -> list[tuple[str, str, str]]:
+        """(project_id, instance_id, record_hash) of every instance: the listing reads all."""
+        if INSTANCES_TABLE not in self.hashed_tables():
+            return []
+        rows = self.rows(
+            f"select project_id, instance_id, {RECORD_HASH} from {self.table(INSTANCES_TABLE)} "
+            f"where {RECORD_HASH} is not null"
+        )
+        return [(str(project_id), str(iid), str(digest)) for project_id, iid, digest in rows]
+
+    def known_rows(self, lookback: timedelta) -> dict[str, KnownRows]:
+        """project_id -> the record_hash of each row a run with `lookback` may read again."""
+        kinds = (
+            self.record_hashes(RESTORES_TABLE, "restore_id", lookback + KNOWN_MARGIN, TERMINAL_SQL),
+            self.record_hashes(
+                BACKUPS_TABLE, "backup_id", lookback + RECHECK + KNOWN_MARGIN, BACKUP_OPEN_SQL
+            ),
+            self.instance_hashes(),
+        )
+        found: dict[str, tuple[dict[str, str], ...]] = {}
+        for index, rows in enumerate(kinds):
+            for project_id, record_id, digest in rows:
+                found.setdefault(project_id, ({}, {}, {}))[index][record_id] = digest
+        return {project_id: KnownRows(*maps) for project_id, maps in found.items()}
+
     def count(self, table: str = RESTORES_TABLE) -> int:
         if table not in self.tables():
             return 0
@@ -181,8 +261,9 @@ def session(pipeline: dlt.Pipeline) -> Iterator[Session]:
         yield Session(client, pipeline.dataset_name)
 
 
-def read_before(pipeline: dlt.Pipeline) -> Before:
-    """Read the open restores and backups, the row counts and the newest saved state, in one
+def read_before(pipeline: dlt.Pipeline, lookback: timedelta | None = None) -> Before:
+    """Read the open restores and backups, the row counts, the newest saved state and, with
+    the run's (longest) `lookback`, the record_hash of the rows it may read again, in one
     session."""
     with session(pipeline) as db:
         open_restores, open_since = db.open_restores()
@@ -195,6 +276,7 @@ def read_before(pipeline: dlt.Pipeline) -> Before:
             open_backups,
             db.count(BACKUPS_TABLE),
             backups_since,
+            db.known_rows(lookback) if lookback is not None else {},
         )
 
 

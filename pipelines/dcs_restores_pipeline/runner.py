@@ -71,14 +71,19 @@ class RunSummary:
     instances_read: int = 0
     instances_skipped: list[str] = field(default_factory=list)
     instances_failed: list[str] = field(default_factory=list)
+    # listed instances whose row is stored exactly so already (not loaded again)
+    instances_unchanged: int = 0
     restores_new: int = 0
     restores_updated: int = 0
     rows_extracted: int = 0
+    # of the rows read, those stored exactly so already: not loaded again
+    restores_unchanged: int = 0
     restores_total: int = 0
     # table `backups`: rows new, rows that changed (open or succeed before the run), read
     backups_new: int = 0
     backups_updated: int = 0
     backups_rows_extracted: int = 0
+    backups_unchanged: int = 0
     backups_total: int = 0
     backups_rejected: int = 0
     # instances whose backups were set aside (their restores loaded)
@@ -113,9 +118,11 @@ class RunSummary:
             )
             + (f", failed: {len(self.instances_failed)}" if self.instances_failed else ""),
             f"restores: {self.restores_new} new, {self.restores_updated} updated, "
-            f"{self.rows_extracted} rows read, {self.restores_total} in table",
+            f"{self.rows_extracted} rows read{_unchanged(self.restores_unchanged)}, "
+            f"{self.restores_total} in table",
             f"backups: {self.backups_new} new, {self.backups_updated} updated, "
-            f"{self.backups_rows_extracted} rows read, {self.backups_total} in table"
+            f"{self.backups_rows_extracted} rows read{_unchanged(self.backups_unchanged)}, "
+            f"{self.backups_total} in table"
             + (
                 f", set aside for {len(self.backups_failed)} instance(s): "
                 + ", ".join(self.backups_failed[:5])
@@ -163,6 +170,10 @@ class RunSummary:
                     f"{t['instances_read']} instances, {t['rows_extracted']} rows read, {state}"
                 )
         return "\n".join(lines)
+
+
+def _unchanged(count: int) -> str:
+    return f" ({count} unchanged, not loaded again)" if count else ""
 
 
 def make_pipeline(
@@ -246,6 +257,7 @@ def _load_target(
             progress=progress,
             open_since=before.open_since_for(settings.project_id),
             open_backups_since=before.open_backups_since_for(settings.project_id),
+            known=before.known_for(settings.project_id),
         )
         info = _run(pipeline, source)
         info.raise_on_failed_jobs()
@@ -261,10 +273,13 @@ def _load_target(
     summary.instances_skipped.extend(stats.instances_skipped)
     summary.instances_failed.extend(f.instance_id for f in stats.failures if f.instance_id)
     summary.rows_extracted += stats.rows
+    summary.restores_unchanged += stats.unchanged
+    summary.instances_unchanged += stats.instances_unchanged
     summary.rejected += stats.rejected
     summary.values_set_aside += stats.values_set_aside
     summary.unknown_status += stats.unknown_status
     summary.backups_rows_extracted += stats.backups.rows
+    summary.backups_unchanged += stats.backups.unchanged
     summary.backups_rejected += stats.backups.rejected
     summary.backups_failed.extend(f.instance_id for f in stats.backups.failures if f.instance_id)
     summary.requests += stats.requests
@@ -379,8 +394,11 @@ def run(
             project_id=",".join(t.project_id for t in targets),
             database=str(_duckdb_file(database, kind) or "postgres (DESTINATION__POSTGRES__*)"),
         )
-        before = read_before(pipeline)
+        before = read_before(pipeline, max((t.lookback for t in targets), default=None))
         summary.pending_loaded = finish_pending(pipeline, target)
+        if summary.pending_loaded:
+            # those packages may overwrite rows whose hash was just read: skip nothing
+            before.known.clear()
         # loading pending packages moved the destination's state on: read it again
         remote = destination_state_hash(pipeline) if summary.pending_loaded else before.state_hash
         pipeline = align_state(pipeline, remote, quiet=bool(healed.damaged))

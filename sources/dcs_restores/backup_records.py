@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from .errors import RecordError
+from .fingerprint import RECORD_HASH
 from .records import (
     _implausible,
     _progress,
@@ -50,6 +51,7 @@ BACKUP_OWN_FIELDS = frozenset(
         "updated_at",
         "execution_at",
         INVALID_FIELDS,
+        RECORD_HASH,
     }
 )
 

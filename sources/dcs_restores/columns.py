@@ -9,6 +9,7 @@ import dlt
 from dlt.common.schema.typing import TFileFormat
 from dlt.extract.hints import TResourceHints
 
+from .fingerprint import RECORD_HASH
 from .settings import RESTORE_TEXT_FIELDS
 from .values import INVALID_FIELDS
 
@@ -26,6 +27,9 @@ RESTORE_COLUMNS: dict[str, Any] = {
     "updated_at": {"data_type": "timestamp", "timezone": True, "dedup_sort": "desc"},
     # values set aside while shaping, with the reasons; NULL for a clean row (see records.py)
     INVALID_FIELDS: {"data_type": "text"},
+    # digest of the row as loaded: a re-read record whose row is unchanged is not loaded again
+    # (fingerprint.py); NULL in rows loaded before version 0.5.0
+    RECORD_HASH: {"data_type": "text"},
 }
 INSTANCE_COLUMNS: dict[str, Any] = {
     "instance_id": {"data_type": "text", "nullable": False, "primary_key": True},
@@ -45,6 +49,7 @@ INSTANCE_COLUMNS: dict[str, Any] = {
     "tags": {"data_type": "json"},
     "features": {"data_type": "json"},
     "az_codes": {"data_type": "json"},
+    RECORD_HASH: {"data_type": "text"},
 }
 
 
@@ -88,6 +93,7 @@ BACKUP_COLUMNS: dict[str, Any] = {
     "updated_at": {"data_type": "timestamp", "timezone": True, "dedup_sort": "desc"},
     "execution_at": {"data_type": "timestamp", "timezone": True},
     INVALID_FIELDS: {"data_type": "text"},
+    RECORD_HASH: {"data_type": "text"},
 }
 BACKUPS_REJECTED_HINTS = _rejected_hints("backups_rejected", "backup_id")
 # DuckDB parses dlt's default INSERT ... VALUES files slowly and with ~25 KB of memory per row

@@ -69,7 +69,10 @@ class InstanceCursor:
             "max_created_at": self.max_created_at.isoformat() if self.max_created_at else None,
             "oldest_open": self.oldest_open.isoformat() if self.oldest_open else None,
         }
-        if self.full_read_at is not None:
+        # an instance that has shown nothing yet is read whole on every run (backup_plan.py):
+        # the moment of that read tells the next run nothing, and storing it would change the
+        # state, and load a state-only package, on every run where nothing changed
+        if self.full_read_at is not None and self.max_created_at is not None:
             state["full_read_at"] = self.full_read_at.isoformat()
         return state
 

@@ -33,6 +33,7 @@ from .columns import (
 from .configuration import SourceSettings
 from .cursors import CursorTracker, requested_begin, restore_begins
 from .errors import Cancelled, DcsApiError, DcsAuthError, DcsNotFound, RecordError, one_line
+from .fingerprint import KnownRows, RowDigest, already_stored
 from .ids import shown, valid_instance_id
 from .paging import iter_backup_pages, iter_restore_pages, list_instances
 from .reader import Pages, read_instances
@@ -65,6 +66,7 @@ class ReadCounts(Protocol):
     failures: list[DcsApiError]
     pages: int
     rows: int
+    unchanged: int
     rejected: int
     unknown_status: int
 
@@ -80,6 +82,7 @@ class RecordKind:
     rejected_hints: Any
     id_key: str
     known_statuses: frozenset[str]
+    digest: RowDigest
 
 
 RESTORES = RecordKind(
@@ -90,6 +93,7 @@ RESTORES = RecordKind(
     REJECTED_HINTS,
     "restore_id",
     KNOWN_STATUSES,
+    RowDigest(RESTORE_COLUMNS),
 )
 BACKUPS = RecordKind(
     "backups",
@@ -99,6 +103,7 @@ BACKUPS = RecordKind(
     BACKUPS_REJECTED_HINTS,
     "backup_id",
     BACKUP_KNOWN_STATUSES,
+    RowDigest(BACKUP_COLUMNS),
 )
 
 
@@ -117,12 +122,15 @@ class Extract:
         progress: Progress | None = None,
         open_since: Mapping[str, datetime] | None = None,
         open_backups_since: Mapping[str, datetime] | None = None,
+        known: KnownRows | None = None,
     ) -> None:
         self.settings = settings
         self.stats = stats
         self.progress = progress
         self.open_since = dict(open_since or {})
         self.open_backups_since = dict(open_backups_since or {})
+        # not copied: the runner's maps are read-only here, and may hold ~100,000 ids
+        self.known = known or KnownRows()
         self.stop = threading.Event()
         self.client: DcsClient | None = None
         self.instance_ids: list[str] = []
@@ -158,7 +166,9 @@ class Extract:
         set_aside = values_set_aside()
         rows = [instance_row(item, settings) for item in listed]
         self.stats.values_set_aside += values_set_aside() - set_aside
-        return rows
+        changed = [r for r in rows if not already_stored(r, self.known.instances, "instance_id")]
+        self.stats.instances_unchanged += len(rows) - len(changed)
+        return changed
 
     def _readable(self, listed: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The listed instances whose id can be read; the others are set aside as failures."""
@@ -196,7 +206,8 @@ class Extract:
     def restores(self, cursors: dict[str, Any]) -> Iterator[TDataItems]:
         """Read every planned instance; an instance's cursor in `cursors` moves only once it
         has been read to the end. Yields rows, Arrow tables and quarantined records."""
-        yield from self._read(RESTORES, self.plan(cursors), cursors, self.stats)
+        plan = self.plan(cursors)
+        yield from self._read(RESTORES, plan, cursors, self.stats, self.known.restores)
 
     def backup_plan(self, cursors: Mapping[str, Any]) -> dict[str, _Planned]:
         """Where each listed instance's backups read begins (see backup_plan.py)."""
@@ -214,7 +225,8 @@ class Extract:
     def backups(self, cursors: dict[str, Any]) -> Iterator[TDataItems]:
         """Like `restores`, for the backups of every instance, with their own cursors; an
         instance whose backups read fails is set aside alone (its restores are not)."""
-        yield from self._read(BACKUPS, self.backup_plan(cursors), cursors, self.stats.backups)
+        plan = self.backup_plan(cursors)
+        yield from self._read(BACKUPS, plan, cursors, self.stats.backups, self.known.backups)
 
     def _read(
         self,
@@ -222,12 +234,13 @@ class Extract:
         planned: dict[str, _Planned],
         cursors: dict[str, Any],
         counts: ReadCounts,
+        known: Mapping[str, str],
     ) -> Iterator[TDataItems]:
         if self.client is None:
             raise RuntimeError(f"Extract.{kind.name}() before Extract.instances()")
         set_aside = values_set_aside()
         try:
-            yield from self._records(kind, planned, self.client, cursors, counts)
+            yield from self._records(kind, planned, self.client, cursors, counts, known)
         except BaseException:
             # the consumer went away (an error, Ctrl-C): requests of every read end now
             self.stop.set()
@@ -242,6 +255,7 @@ class Extract:
         client: DcsClient,
         cursors: dict[str, Any],
         counts: ReadCounts,
+        known: Mapping[str, str],
     ) -> Iterator[TDataItems]:
         # garbage with finalizers (dlt's DuckDB connection pools of the state sync) is
         # collected now, not while the readers run: a Ctrl-C that lands in a finalizer is
@@ -261,13 +275,16 @@ class Extract:
             client, order, settings.page_size, settings.concurrency, done, kind.pages
         )
         for event in events:
-            if arrow and batcher is None:
-                # made once the readers run: its imports take ~0.4 s, while the buffer fills
-                batcher = ArrowBatcher(kind.columns)
             instance = planned[event.instance_id]
             if event.items is not None:
                 counts.pages += 1
-                rows, rejected = self._page(kind, event.instance_id, event.items, instance, counts)
+                rows, rejected = self._page(
+                    kind, event.instance_id, event.items, instance, counts, known
+                )
+                if arrow and batcher is None and rows:
+                    # made once the readers run: its imports take ~0.4 s, while the buffer
+                    # fills; a read whose rows are all unchanged never needs them
+                    batcher = ArrowBatcher(kind.columns)
                 if batcher is not None:
                     unusual = []
                     for row in rows:
@@ -353,10 +370,16 @@ class Extract:
         items: list[Any],
         instance: _Planned,
         counts: ReadCounts,
+        known: Mapping[str, str],
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """Shape one page: the rows to load, and the quarantine rows of records set aside."""
+        """Shape one page: the rows to load, and the quarantine rows of records set aside.
+
+        A row whose digest equals the one `known` holds for its id is stored exactly so
+        already: it is counted as unchanged, not loaded (its cursor moves all the same).
+        """
         settings, begin = self.settings, instance.begin
         rows, rejected = [], []
+        unchanged = 0
         for raw in items:
             try:
                 row = kind.shape(raw, settings.project_id, instance_id)
@@ -373,8 +396,12 @@ class Extract:
             if row["status"] not in kind.known_statuses:
                 counts.unknown_status += 1
             instance.tracker.observe(row["created_at"], row["status"])
+            if already_stored(row, known, kind.id_key, kind.digest):
+                unchanged += 1
+                continue
             rows.append(row)
-        counts.rows += len(rows)
+        counts.rows += len(rows) + unchanged
+        counts.unchanged += unchanged
         counts.rejected += len(rejected)
         return rows, rejected
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from .columns import RESTORE_COLUMNS
 from .errors import RecordError
+from .fingerprint import RECORD_HASH
 from .settings import (
     EARLIEST_CREATED_AT,
     MAX_INSTANCE_FIELDS,
@@ -61,7 +62,15 @@ MAX_FUTURE = timedelta(days=366)
 # the columns of table `restores` the source fills itself; an unknown field may not take one
 RESTORE_OWN_FIELDS = frozenset(RESTORE_COLUMNS)
 _INSTANCE_OWN_FIELDS = frozenset(
-    {"instance_id", "project_id", "endpoint", "created_at", "updated_at", INVALID_FIELDS}
+    {
+        "instance_id",
+        "project_id",
+        "endpoint",
+        "created_at",
+        "updated_at",
+        INVALID_FIELDS,
+        RECORD_HASH,
+    }
 )
 
 

@@ -29,6 +29,7 @@ from .errors import (
     RecordError,
 )
 from .extract import Extract, Progress
+from .fingerprint import KnownRows
 from .settings import SECTION, SOURCE_NAME, env_var
 from .stats import ExtractStats
 
@@ -70,6 +71,7 @@ def dcs_restores(
     progress: Progress | None = None,
     open_since: Mapping[str, datetime] | None = None,
     open_backups_since: Mapping[str, datetime] | None = None,
+    known: KnownRows | None = None,
 ) -> list[DltResource]:
     """Restore and backup records of every instance of one DCS project.
 
@@ -87,6 +89,9 @@ def dcs_restores(
         open_since: instance_id -> created_at of its oldest restore the destination holds as
             open: the read reaches back to it, whatever the last read showed.
         open_backups_since: the same for backups.
+        known: id -> record_hash of rows the destination holds (restores, backups,
+            instances): a row read whose digest is the one stored is not loaded again. None
+            loads every row read.
 
     Returns:
         Resources `instances` (merge on instance_id), `restores` (merge on restore_id,
@@ -100,11 +105,14 @@ def dcs_restores(
         progress,
         open_since,
         open_backups_since,
+        known,
     )
 
     def instances() -> Iterator[TDataItems]:
         rows = extract.instances()
-        if rows:
+        if rows or extract.instance_ids:
+            # even with every row unchanged: the reads are transformers of this item, and an
+            # empty list starts them without loading anything
             yield rows
 
     instances_resource = dlt.resource(

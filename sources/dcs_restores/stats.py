@@ -22,6 +22,8 @@ class BackupStats:
     failures: list[DcsApiError] = field(default_factory=list)
     pages: int = 0
     rows: int = 0
+    # of `rows`, those whose row was stored exactly so already: not loaded again
+    unchanged: int = 0
     rejected: int = 0
     unknown_status: int = 0
 
@@ -31,12 +33,16 @@ class ExtractStats:
     """Figures of one extract of one project."""
 
     instances_listed: int | None = None
+    # listed instances whose row was stored exactly so already: not loaded again
+    instances_unchanged: int = 0
     instances_planned: int = 0
     instances_read: int = 0
     instances_skipped: list[str] = field(default_factory=list)
     failures: list[DcsApiError] = field(default_factory=list)
     pages: int = 0
+    # restores read within their instance's window (the loaded and the `unchanged` ones)
     rows: int = 0
+    unchanged: int = 0
     rejected: int = 0
     unknown_status: int = 0
     # values NULLed, truncated or repaired while shaping (named in `invalid_fields`)

@@ -25,6 +25,7 @@ from dlt.common.pipeline import LoadInfo
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from dcs_restores_pipeline.bookkeeping import (
+    After,
     Before,
     count_after,
     destination_state_hash,
@@ -420,11 +421,17 @@ def run(
                     f"cause: {step_failure_gist(exc)}",
                     summary,
                 ) from exc
-        # after loading: the views step, then the counts, on one connection (~30 ms each)
-        with session(pipeline) as db:
-            if models and (summary.load_ids or summary.pending_loaded):
-                summary.views = build_views(db.client, db.dataset, db.tables())
-            after = count_after(db, before)
+        loaded = bool(summary.load_ids or summary.pending_loaded)
+        if not loaded and kind == "duckdb":
+            # nothing loaded, and no other process writes a DuckDB file while this run holds
+            # it: the counts are the ones read before (an idle run opens the file once)
+            after = After(before.count, 0, before.backups_count, 0)
+        else:
+            # after loading: the views step, then the counts, on one connection (~30 ms each)
+            with session(pipeline) as db:
+                if models and loaded:
+                    summary.views = build_views(db.client, db.dataset, db.tables())
+                after = count_after(db, before)
         summary.restores_total = after.count
         summary.restores_new = after.count - before.count
         summary.restores_updated = after.changed

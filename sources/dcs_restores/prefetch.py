@@ -80,27 +80,29 @@ class Prefetch:
                 backups = self.cursors.get("backups", {})
                 begins = backup_begins(backups, ids, now, lookback, start_date, {})
                 plans.append((iter_backup_pages, begins))
-            for pages, begins in plans:
-                order = [(iid, requested_begin(begin)) for iid, (begin, _) in begins.items()]
-                reader = threading.Thread(
-                    target=self._drain, args=(order, pages), name="dcs-prefetch-read", daemon=True
-                )
-                self._threads.append(reader)
-                reader.start()
+            # one pool of readers for both kinds: one request per concurrency slot, as the run
+            order = [
+                (f"{kind}:{iid}", requested_begin(begin))
+                for kind, (_, begins) in enumerate(plans)
+                for iid, (begin, _) in begins.items()
+            ]
+
+            def pages(client: DcsClient, key: str, begin: datetime | None, size: int) -> Any:
+                kind, _, instance_id = key.partition(":")
+                return plans[int(kind)][0](client, instance_id, begin, size)
+
+            self._drain(order, pages)
         except Exception:  # the run reads it again and reports what it finds
             self.halt.set()
 
     def _drain(self, order: list[tuple[str, datetime | None]], pages: Pages) -> None:
         settings = self.settings
-        try:
-            for event in read_instances(
-                self.client, order, settings.page_size, settings.concurrency, self.halt, pages
-            ):
-                if event.error is not None and not isinstance(event.error, DcsNotFound):
-                    # a failure stops the early reads: the run tries again with its retries
-                    self.halt.set()
-        except Exception:  # the same: the run reads what is missing
-            self.halt.set()
+        for event in read_instances(
+            self.client, order, settings.page_size, settings.concurrency, self.halt, pages
+        ):
+            if event.error is not None and not isinstance(event.error, DcsNotFound):
+                # a failure stops the early reads: the run tries again with its retries
+                self.halt.set()
 
     def take(
         self, settings: SourceSettings, stats: ExtractStats, stop: threading.Event
@@ -109,9 +111,7 @@ class Prefetch:
         the ones it read with; otherwise drop everything (None)."""
         self.halt.set()
         deadline = settings.request_timeout + 1.0
-        # the first thread starts the others: joined first, the list is then complete
-        self._threads[0].join(deadline)
-        for thread in self._threads[1:]:
+        for thread in self._threads:
             thread.join(deadline)  # the reads in flight end after their page
         log.flush()
         if settings != self.settings:

@@ -171,7 +171,7 @@ class Session:
         (status not in `open_sql`).
 
         Bounded like the re-reads themselves: per instance, the rows of its window and the
-        open ones, never its whole history (in memory ~150 bytes a row: 100,000 rows, ~15 MB);
+        open ones, never its whole history (in memory ~200 bytes a row: 100,000 rows, ~20 MB);
         two scans of the table (the newest per instance, then the rows), no sort.
         """
         if table not in self.hashed_tables():

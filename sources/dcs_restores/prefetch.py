@@ -32,7 +32,7 @@ from .validation import SourceSettings
 
 # records kept at most: the reads pause beyond this (an early start is worth a few seconds of
 # requests, not the memory of a whole first run)
-MAX_KEPT_ROWS = 200_000
+MAX_KEPT_ROWS = 50_000
 
 
 class Prefetch:

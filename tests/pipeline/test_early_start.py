@@ -208,3 +208,42 @@ def test_no_early_start_while_another_run_holds_the_lock(
     assert begin(["run", "--quiet"], os.environ) is True
     assert prefetch.take(runner.settings(sim), ExtractStats(), threading.Event()) is not None
     assert begin(["report"], os.environ) is False and begin(["run", "--target", "a"]) is False
+
+
+def test_the_early_reads_pause_at_their_bound(
+    serve, runner: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = small_world(seed=25, instances=8, restores=12, empty=0)
+    sim = serve(world, now=early(world))
+    # the listing's 8 rows fit, the first page of records does not
+    monkeypatch.setattr(prefetch, "MAX_KEPT_ROWS", len(world.instance_ids) + 1)
+    started = prefetch.start(runner.settings(sim, page_size=1000, concurrency=1), {})
+    assert started.halt.wait(10)
+    client = prefetch.take(
+        runner.settings(sim, page_size=1000, concurrency=1), ExtractStats(), threading.Event()
+    )
+    assert client is not None
+    # the listing, then the first page with rows: the reads stopped there, far from all 16
+    assert 2 <= len(sim.requests) <= 3 < 1 + 2 * len(world.instance_ids)
+
+
+def test_warnings_of_the_early_reads_wait_for_dlts_logger(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import types
+
+    from dcs_restores import log
+
+    written: list[str] = []
+    fake = types.SimpleNamespace(LOGGER=None, warning=written.append)
+    monkeypatch.setitem(sys.modules, "dlt.common.logger", fake)
+    monkeypatch.setattr(log, "_held", [])
+    log.warning("instance a: HTTP 503; retry 1/5 in 0.5s")
+    assert written == []
+    fake.LOGGER = object()
+    log.flush()
+    log.warning("instance b: HTTP 503; retry 1/5 in 0.5s")
+    assert written == [
+        "instance a: HTTP 503; retry 1/5 in 0.5s",
+        "instance b: HTTP 503; retry 1/5 in 0.5s",
+    ]

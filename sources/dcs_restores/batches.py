@@ -62,6 +62,16 @@ class ArrowBatcher:
         if len(self._rows) >= self._batch_rows:
             yield self._take()
 
+    def add_page(self, rows: list[dict[str, Any]]) -> tuple[list[Any], list[dict[str, Any]]]:
+        """Add the rows of a page that `fit`; return the tables now full (at most one, of
+        `batch_rows` rows or a page more) and the rows that do not fit (the dict path)."""
+        known = self.known
+        unusual = [row for row in rows if not known.issuperset(row)]
+        self._rows.extend([row for row in rows if known.issuperset(row)] if unusual else rows)
+        if len(self._rows) >= self._batch_rows:
+            return [self._take()], unusual
+        return [], unusual
+
     def flush(self) -> Iterator[Any]:
         """Yield the rows still waiting, if any, as a last table."""
         if self._rows:

@@ -286,13 +286,8 @@ class Extract:
                     # fills; a read whose rows are all unchanged never needs them
                     batcher = ArrowBatcher(kind.columns)
                 if batcher is not None:
-                    unusual = []
-                    for row in rows:
-                        if batcher.fits(row):
-                            yield from batcher.add(row)
-                        else:
-                            unusual.append(row)
-                    rows = unusual
+                    tables, rows = batcher.add_page(rows)
+                    yield from tables
                 if rows:
                     yield rows
                 if rejected:

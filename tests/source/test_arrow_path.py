@@ -54,6 +54,22 @@ def test_batcher_hands_out_full_tables_and_a_last_one(monkeypatch: pytest.Monkey
     assert list(batcher.flush()) == []
 
 
+def test_a_page_of_rows_fills_tables_and_hands_back_what_does_not_fit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import dlt
+
+    monkeypatch.setattr(dlt.current, "load_package_state", lambda: {"load_id": "1700000000.2"})
+    batcher = ArrowBatcher(RESTORE_COLUMNS, batch_rows=5)
+    odd = shaped_row(99) | {"restore_type": "full"}
+    tables, unusual = batcher.add_page([shaped_row(0), odd, shaped_row(1), shaped_row(2)])
+    assert tables == [] and unusual == [odd]
+    tables, unusual = batcher.add_page([shaped_row(n) for n in range(3, 7)])
+    assert unusual == [] and [t.num_rows for t in tables] == [7]
+    assert tables[0].column("restore_id").to_pylist() == [f"r-{n}" for n in range(7)]
+    assert list(batcher.flush()) == []
+
+
 def test_a_row_with_a_field_the_source_does_not_know_does_not_fit() -> None:
     batcher = ArrowBatcher(RESTORE_COLUMNS)
     assert batcher.fits(shaped_row(1))

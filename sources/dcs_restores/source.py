@@ -16,40 +16,18 @@ from .columns import (
     BACKUP_COLUMNS,
     INSTANCE_COLUMNS,
     LOADER_FILE_FORMAT,
-    REJECTED_HINTS,
     RESTORE_COLUMNS,
 )
-from .configuration import DcsRestoresConfiguration, SourceSettings, load_settings, validate
+from .configuration import DcsRestoresConfiguration, SourceSettings, validate
 from .errors import (
     ConfigError,
-    DcsApiError,
-    DcsAuthError,
-    DcsNotFound,
-    DcsRestoresError,
-    RecordError,
 )
 from .extract import Extract, Progress
 from .fingerprint import KnownRows
 from .settings import SECTION, SOURCE_NAME, env_var
 from .stats import ExtractStats
 
-__all__ = [
-    "BACKUP_COLUMNS",
-    "INSTANCE_COLUMNS",
-    "LOADER_FILE_FORMAT",
-    "REJECTED_HINTS",
-    "RESTORE_COLUMNS",
-    "ConfigError",
-    "DcsApiError",
-    "DcsAuthError",
-    "DcsNotFound",
-    "DcsRestoresError",
-    "ExtractStats",
-    "RecordError",
-    "SourceSettings",
-    "dcs_restores",
-    "load_settings",
-]
+__all__ = ["dcs_restores"]
 
 
 def _one_project(spec: DcsRestoresConfiguration) -> SourceSettings:

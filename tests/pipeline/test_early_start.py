@@ -43,6 +43,17 @@ def _run(env: dict[str, str], cwd: Path) -> tuple[subprocess.CompletedProcess[st
     return done, (json.loads(lines[-1]) if lines else {})
 
 
+def _one_project_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The four settings a crontab line exports."""
+    for key, setting in {
+        "ENDPOINT": "https://dcs.eu-de.otc.t-systems.com",
+        "PROJECT_ID": "0123456789abcdef0123456789abcdef",
+        "CREDENTIALS__ACCESS_KEY": "AKEXAMPLE0001",
+        "CREDENTIALS__SECRET_KEY": "secret-example",
+    }.items():
+        monkeypatch.setenv(P + key, setting)
+
+
 def _sent_twice(sim: DcsSimulator) -> list[tuple[str, str]]:
     sent = Counter((r.path, json.dumps(r.query, sort_keys=True)) for r in sim.requests)
     return [key for key, times in sent.items() if times > 1]
@@ -109,13 +120,7 @@ def test_settings_from_the_environment_equal_what_dlt_resolves(
 def test_anything_else_that_configures_the_run_keeps_the_early_start_out(
     monkeypatch: pytest.MonkeyPatch, variable: str, value: str
 ) -> None:
-    for key, setting in {
-        "ENDPOINT": "https://dcs.eu-de.otc.t-systems.com",
-        "PROJECT_ID": "0123456789abcdef0123456789abcdef",
-        "CREDENTIALS__ACCESS_KEY": "AKEXAMPLE0001",
-        "CREDENTIALS__SECRET_KEY": "secret-example",
-    }.items():
-        monkeypatch.setenv(P + key, setting)
+    _one_project_in_env(monkeypatch)
     assert env_settings(os.environ) is not None
     monkeypatch.setenv(variable, value)
     assert env_settings(os.environ) is None
@@ -125,13 +130,7 @@ def test_a_toml_file_with_settings_keeps_the_early_start_out(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    for key, setting in {
-        "ENDPOINT": "https://dcs.eu-de.otc.t-systems.com",
-        "PROJECT_ID": "0123456789abcdef0123456789abcdef",
-        "CREDENTIALS__ACCESS_KEY": "AKEXAMPLE0001",
-        "CREDENTIALS__SECRET_KEY": "secret-example",
-    }.items():
-        monkeypatch.setenv(P + key, setting)
+    _one_project_in_env(monkeypatch)
     folder = tmp_path / ".dlt"
     folder.mkdir()
     # the repository's own file: a section of comments only changes nothing

@@ -98,7 +98,7 @@ def _env_alone(environ: Mapping[str, str]) -> bool:
             return False
     if environ.get("DESTINATION_TYPE", "duckdb").strip().lower() != "duckdb":
         return False
-    for folder in (project_folder(), Path.home() / ".dlt"):
+    for folder in (project_folder(), _global_dir(environ), Path.home() / ".dlt"):
         for name in ("config.toml", "secrets.toml"):
             path = folder / name
             if path.exists() and not _silent(path, keys):
@@ -137,15 +137,20 @@ def _locked(database: Path) -> bool:
     return False
 
 
-def _pipelines_root(environ: Mapping[str, str]) -> Path:
-    """dlt's pipelines dir as dlt finds it in the usual cases (a wrong guess only costs
-    requests that the run sends again)."""
-    data_dir = environ.get("DLT_DATA_DIR")
-    if data_dir:
-        return Path(data_dir) / "pipelines"
+def _global_dir(environ: Mapping[str, str]) -> Path:
+    """dlt's global folder (its config.toml/secrets.toml, and its data dir unless DLT_DATA_DIR
+    says otherwise), found as dlt finds it."""
     if hasattr(os, "geteuid") and os.geteuid() == 0:
-        return Path("/var/dlt/pipelines")
-    return Path.home() / ".dlt" / "pipelines"
+        return Path("/var/dlt")
+    home = Path.home() / ".dlt"
+    xdg = environ.get("XDG_DATA_HOME")
+    return Path(xdg) / "dlt" if xdg and not home.is_dir() else home
+
+
+def _pipelines_root(environ: Mapping[str, str]) -> Path:
+    """dlt's pipelines dir (a wrong guess only costs requests that the run sends again)."""
+    data_dir = environ.get("DLT_DATA_DIR")
+    return (Path(data_dir) if data_dir else _global_dir(environ)) / "pipelines"
 
 
 def _cursors(database: Path, environ: Mapping[str, str]) -> dict[str, Any] | None:

@@ -246,3 +246,19 @@ def test_warnings_of_the_early_reads_wait_for_dlts_logger(
         "instance a: HTTP 503; retry 1/5 in 0.5s",
         "instance b: HTTP 503; retry 1/5 in 0.5s",
     ]
+
+
+def test_settings_in_dlts_global_folder_keep_the_early_start_out(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from dcs_restores_pipeline import early as early_start
+
+    _one_project_in_env(monkeypatch)
+    folder = tmp_path / "global"
+    folder.mkdir()
+    monkeypatch.setattr(early_start, "_global_dir", lambda environ: folder)
+    assert env_settings(os.environ) is not None
+    (folder / "secrets.toml").write_text(
+        '[sources.dcs_restores.credentials]\nsecret_key = "another"\n'
+    )
+    assert env_settings(os.environ) is None

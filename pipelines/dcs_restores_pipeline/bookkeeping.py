@@ -58,6 +58,8 @@ class Before:
     open_backups_since: dict[tuple[str, str], Any] = field(default_factory=dict)
     # project_id -> id -> record_hash of the rows a run may read again (see `known_rows`)
     known: dict[str, KnownRows] = field(default_factory=dict)
+    # the views the dataset has: a run that loads nothing still makes the missing ones
+    views: frozenset[str] = frozenset()
 
     def known_for(self, project_id: str) -> KnownRows:
         """The known rows of one project, handed out once: a second target of the same
@@ -92,6 +94,11 @@ class Session:
         self.dataset = dataset
         self._tables: set[str] | None = None
         self._hashed: set[str] | None = None
+
+    def views(self) -> frozenset[str]:
+        """Names of the views in the dataset."""
+        sql = "select table_name from information_schema.views where table_schema = %s"
+        return frozenset(str(row[0]) for row in self.rows(sql, self.dataset))
 
     def tables(self) -> set[str]:
         """Names of the base tables in the dataset (views are not tables here)."""
@@ -277,6 +284,7 @@ def read_before(pipeline: dlt.Pipeline, lookback: timedelta | None = None) -> Be
             db.count(BACKUPS_TABLE),
             backups_since,
             db.known_rows(lookback) if lookback is not None else {},
+            db.views(),
         )
 
 

@@ -98,6 +98,11 @@ def _env_alone(environ: Mapping[str, str]) -> bool:
             return False
     if environ.get("DESTINATION_TYPE", "duckdb").strip().lower() != "duckdb":
         return False
+    # dlt reads settings from other folders then: a config folder, a workspace's profiles
+    if environ.get("DLT_CONFIG_FOLDER") or (project_folder() / ".workspace").exists():
+        return False
+    if not os.access(Path.home(), os.W_OK):
+        return False  # dlt's global folder is then /tmp/dlt
     for folder in (project_folder(), _global_dir(environ), Path.home() / ".dlt"):
         for name in ("config.toml", "secrets.toml"):
             path = folder / name
@@ -155,11 +160,13 @@ def _pipelines_root(environ: Mapping[str, str]) -> Path:
 
 def _cursors(database: Path, environ: Mapping[str, str]) -> dict[str, Any] | None:
     """The restores' and backups' cursors of the last run, from the local state file; empty
-    before the first run, None when the file cannot be read."""
+    before the first run, None when they cannot be known without dlt."""
     key = duckdb_destination(database).key
     state = _pipelines_root(environ) / key / PIPELINE_NAME / "state.json"
     if not state.exists():
-        return {}
+        # a first run reads everything anyway; a database without its local state (a new
+        # container, a wiped ~/.dlt) gets its cursors back from the database, through dlt
+        return None if database.exists() else {}
     with contextlib.suppress(OSError, ValueError):
         data = json.loads(state.read_text(encoding="utf-8"))
         resources = data.get("sources", {}).get(SECTION, {}).get("resources", {})

@@ -50,7 +50,7 @@ from dcs_restores_pipeline.recovery import (
     reset_hint,
     step_failure_gist,
 )
-from dcs_restores_pipeline.views import build_views
+from dcs_restores_pipeline.views import build_views, model_paths
 from dcs_restores_pipeline.workdir import raise_if_damaged, working_dir
 
 
@@ -97,7 +97,7 @@ class RunSummary:
     pending_loaded: list[str] = field(default_factory=list)
     requests: int = 0
     retries: int = 0
-    # of `requests`, those sent while the run was still starting (early.py)
+    # requests answered by reads sent while the run was still starting (early.py)
     early_answers: int = 0
     seconds: float = 0.0
     load_ids: list[str] = field(default_factory=list)
@@ -422,14 +422,17 @@ def run(
                     summary,
                 ) from exc
         loaded = bool(summary.load_ids or summary.pending_loaded)
-        if not loaded and kind == "duckdb":
+        # a run that loads nothing still makes views that are missing (a views step that
+        # failed, a new version's new view)
+        views_step = models and (loaded or not set(model_paths()) <= before.views)
+        if not loaded and not views_step and kind == "duckdb":
             # nothing loaded, and no other process writes a DuckDB file while this run holds
             # it: the counts are the ones read before (an idle run opens the file once)
             after = After(before.count, 0, before.backups_count, 0)
         else:
             # after loading: the views step, then the counts, on one connection (~30 ms each)
             with session(pipeline) as db:
-                if models and loaded:
+                if views_step:
                     summary.views = build_views(db.client, db.dataset, db.tables())
                 after = count_after(db, before)
         summary.restores_total = after.count

@@ -224,7 +224,8 @@ class DcsClient:
         # answers fetched ahead of the run (prefetch.py), by URL: each answers its own request
         # once; None when nothing is kept
         self._kept: dict[str, Any] | None = None
-        self._keeping: Callable[[str, Any], None] | None = None
+        self._keeping: Callable[[str, Any, int], None] | None = None
+        self._halt: threading.Event | None = None
         self._kept_lock = threading.Lock()
 
     def _session(self) -> requests.Session:
@@ -278,6 +279,8 @@ class DcsClient:
             DcsApiError: any other failure, after the retries it deserves.
         """
         self._raise_if_refused(path, instance_id)
+        if self._halt is not None and self._halt.is_set():
+            raise Cancelled()
         if self._kept is not None:
             with self._kept_lock:
                 found = self._kept.pop(_url(self.endpoint, path, params), _MISSING)
@@ -293,11 +296,21 @@ class DcsClient:
                     return result
         return self._get_with_retries(path, params, instance_id, list_key)
 
-    def keep_answers(self, keep: Callable[[str, Any], None], attempts: int = 1) -> None:
-        """Fetching ahead (prefetch.py): hand each answer to `keep` with its URL, and try each
-        request at most `attempts` times, so that a failure costs the run no extra tries."""
+    def keep_answers(self, keep: Callable[[str, Any, int], None], halt: threading.Event) -> None:
+        """Fetching ahead (prefetch.py): hand each answer to `keep` with its URL and body size,
+        try each request once (a failure costs the run no extra tries), and send nothing more
+        once `halt` is set (Cancelled)."""
         self._keeping = keep
-        self._max_attempts = min(self._max_attempts, attempts)
+        self._halt = halt
+        self._max_attempts = 1
+
+    def inherit_refusals(self, other: DcsClient) -> None:
+        """Take over what `other` (same endpoint and credentials) was refused: those requests
+        fail at once, without being sent."""
+        self._auth_failed = other._auth_failed
+        self._refused.update(other._refused)
+        if other._verified.is_set():
+            self._verified.set()
 
     def answer_from(
         self,
@@ -309,6 +322,7 @@ class DcsClient:
         """Become the run's client: answer requests from `kept` (URL -> answer) first, count
         into `stats`, stop with `stop`, and retry as the settings say again."""
         self._keeping = None
+        self._halt = None
         self._max_attempts = settings.max_attempts
         for counter in REQUEST_COUNTERS:
             stats.count(counter, getattr(self.stats, counter))
@@ -342,7 +356,7 @@ class DcsClient:
             if not isinstance(outcome, _Failure):
                 self.limiter.on_success()
                 if self._keeping is not None:
-                    self._keeping(url, outcome)
+                    self._keeping(url, outcome, getattr(self._local, "body_size", 0))
                 return outcome
             failure = outcome
             if failure.status == 429:
@@ -402,6 +416,7 @@ class DcsClient:
         if isinstance(fetched, _Failure):
             return fetched
         response, body = fetched
+        self._local.body_size = len(body)  # what an answer kept early costs (prefetch.py)
         try:
             return self._interpret(response, body, where, instance_id, list_key, route)
         except (DcsApiError, Cancelled):

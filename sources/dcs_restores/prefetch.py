@@ -30,9 +30,10 @@ from .reader import Pages, read_instances
 from .stats import REQUEST_COUNTERS, ExtractStats
 from .validation import SourceSettings
 
-# records kept at most: the reads pause beyond this (an early start is worth a few seconds of
-# requests, not the memory of a whole first run)
+# records and body bytes kept at most: the early reads stop beyond either (an early start is
+# worth a few seconds of requests, not the memory of a whole first run or of huge bodies)
 MAX_KEPT_ROWS = 50_000
+MAX_KEPT_BYTES = 32 * 1024 * 1024
 
 
 class Prefetch:
@@ -44,17 +45,21 @@ class Prefetch:
         self.client = DcsClient(settings)
         self.kept: dict[str, Any] = {}
         self.rows = 0
+        self.bytes = 0
         self.halt = threading.Event()
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
-        self.client.keep_answers(self._keep)
+        # `halt` also ends the listing between its pages (the client raises Cancelled)
+        self.client.keep_answers(self._keep, self.halt)
 
-    def _keep(self, url: str, answer: Any) -> None:
-        rows = sum(len(v) for v in answer.values() if isinstance(v, list)) if answer else 0
+    def _keep(self, url: str, answer: Any, size: int) -> None:
+        found = answer.values() if isinstance(answer, dict) else ()
+        rows = sum(len(v) for v in found if isinstance(v, list))
         with self._lock:
             self.kept[url] = answer
             self.rows += rows
-            if self.rows >= MAX_KEPT_ROWS:
+            self.bytes += size
+            if self.rows >= MAX_KEPT_ROWS or self.bytes >= MAX_KEPT_BYTES:
                 self.halt.set()
 
     def start(self) -> None:
@@ -108,21 +113,31 @@ class Prefetch:
         self, settings: SourceSettings, stats: ExtractStats, stop: threading.Event
     ) -> DcsClient | None:
         """Stop reading ahead and hand the client over, with its answers, if `settings` are
-        the ones it read with; otherwise drop everything (None)."""
+        the ones it read with; otherwise None (with the same endpoint and credentials, the
+        run's own client is told what they refused: a refused key is never sent again)."""
         self.halt.set()
-        deadline = settings.request_timeout + 1.0
+        # no deadline: each early request is one attempt, ended by its own deadline, and none
+        # may still be sending once the run has the client
         for thread in self._threads:
-            thread.join(deadline)  # the reads in flight end after their page
+            thread.join()
         log.flush()
-        if settings != self.settings:
-            # counted all the same: the summary says how many requests were sent
-            for counter in REQUEST_COUNTERS:
-                stats.count(counter, getattr(self.client.stats, counter))
+        if settings == self.settings:
+            with self._lock:
+                kept, self.kept = self.kept, {}
+            self.client.answer_from(kept, settings, stats, stop)
+            return self.client
+        # counted all the same: the summary says how many requests were sent
+        for counter in REQUEST_COUNTERS:
+            stats.count(counter, getattr(self.client.stats, counter))
+        same_key = (settings.endpoint, settings.credentials) == (
+            self.settings.endpoint,
+            self.settings.credentials,
+        )
+        if not same_key:
             return None
-        with self._lock:
-            kept, self.kept = self.kept, {}
-        self.client.answer_from(kept, settings, stats, stop)
-        return self.client
+        client = DcsClient(settings, stats=stats, stop=stop)
+        client.inherit_refusals(self.client)
+        return client
 
 
 _started: Prefetch | None = None

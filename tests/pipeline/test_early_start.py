@@ -17,10 +17,12 @@ from pathlib import Path
 
 import pytest
 from dcs_restores import prefetch
-from dcs_restores.configuration import load_settings
+from dcs_restores.configuration import Credentials, load_settings
+from dcs_restores.errors import DcsAuthError
+from dcs_restores.paging import list_instances
 from dcs_restores.stats import ExtractStats
 from dcs_restores_pipeline.early import begin, env_settings
-from dcs_simulator import DcsSimulator
+from dcs_simulator import DEMO_ACCESS_KEY, DcsSimulator
 
 from tests.conftest import Runner, expected_restores
 from tests.support.cli import cli_env
@@ -130,6 +132,7 @@ def test_a_toml_file_with_settings_keeps_the_early_start_out(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
     _one_project_in_env(monkeypatch)
     folder = tmp_path / ".dlt"
     folder.mkdir()
@@ -184,10 +187,34 @@ def test_settings_that_differ_drop_the_early_answers(serve, runner: Runner) -> N
     started.halt.wait(0.2)
     stats = ExtractStats()
     other = runner.settings(sim, page_size=7)
+    client = prefetch.take(other, stats, threading.Event())
+    # a client of the run's own settings, with nothing kept: every request is sent anew
+    assert client is not None and client is not started.client
+    sent = len(sim.requests)
+    # what was sent early is still counted
+    assert stats.requests == sent >= 1 and stats.early_answers == 0
+    list_instances(client, 7)
+    assert len(sim.requests) > sent and stats.early_answers == 0
     assert prefetch.take(other, stats, threading.Event()) is None
-    # what was sent early is still counted, and nothing waits to answer the run
-    assert stats.requests == len(sim.requests) >= 1 and stats.early_answers == 0
-    assert prefetch.take(other, stats, threading.Event()) is None
+
+
+def test_a_key_refused_early_is_not_sent_again_under_other_settings(serve, runner: Runner) -> None:
+    world = small_world(seed=26, instances=3)
+    sim = serve(world, now=early(world))
+    wrong = Credentials(access_key=DEMO_ACCESS_KEY, secret_key="not-the-secret")
+    started = prefetch.start(runner.settings(sim, credentials=wrong), {})
+    assert started.halt.wait(10)
+    client = prefetch.take(
+        runner.settings(sim, credentials=wrong, page_size=7), ExtractStats(), threading.Event()
+    )
+    assert client is not None
+    with pytest.raises(DcsAuthError):
+        list_instances(client, 7)
+    assert len(sim.requests) == 1 and sim.auth_failures == 1
+    # another key is another story: nothing is handed over
+    started = prefetch.start(runner.settings(sim, credentials=wrong), {})
+    assert started.halt.wait(10)
+    assert prefetch.take(runner.settings(sim), ExtractStats(), threading.Event()) is None
 
 
 def test_no_early_start_while_another_run_holds_the_lock(
@@ -262,3 +289,32 @@ def test_settings_in_dlts_global_folder_keep_the_early_start_out(
         '[sources.dcs_restores.credentials]\nsecret_key = "another"\n'
     )
     assert env_settings(os.environ) is None
+
+
+def test_a_slow_listing_stops_between_pages_and_nothing_is_sent_twice(
+    serve, runner: Runner
+) -> None:
+    world = small_world(seed=27, instances=40, restores=2)
+    sim = serve(world, now=early(world), latency_s=0.15)
+    started = prefetch.start(runner.settings(sim, page_size=10), {})
+    threading.Event().wait(0.2)
+    client = prefetch.take(runner.settings(sim, page_size=10), ExtractStats(), threading.Event())
+    assert client is started.client
+    # take waited for the early thread: it sends nothing more
+    assert not any(thread.is_alive() for thread in started._threads)
+    assert len(list_instances(client, 10)) == 40
+    assert _sent_twice(sim) == []
+
+
+def test_a_database_without_its_local_state_keeps_the_early_start_out(
+    tmp_path: Path,
+) -> None:
+    from dcs_restores_pipeline import early as early_start
+
+    environ = {"DLT_DATA_DIR": str(tmp_path / "dlt")}
+    database = tmp_path / "restores.duckdb"
+    # a first run: nothing to know, everything is read anyway
+    assert early_start._cursors(database, environ) == {}
+    # a database whose state dlt restores from the database itself
+    database.write_bytes(b"")
+    assert early_start._cursors(database, environ) is None

@@ -111,6 +111,24 @@ def test_a_run_where_nothing_changed_loads_nothing(sim: DcsSimulator, runner: Ru
     assert second.as_dict()["restores_unchanged"] == 4
 
 
+def test_a_run_that_loads_nothing_still_makes_a_missing_view(
+    sim: DcsSimulator, runner: Runner
+) -> None:
+    import duckdb
+
+    first = runner.run(sim)
+    assert "instance_readiness" in first.views
+    with duckdb.connect(str(runner.database)) as con:
+        con.execute("drop view dcs.instance_readiness")
+    second = runner.run(sim)
+    assert second.load_ids == [] and "instance_readiness" in second.views
+    assert runner.query(
+        "select count(*) from information_schema.views where table_name = 'instance_readiness'"
+    ) == [(1,)]
+    # all there: the next idle run leaves the views alone
+    assert runner.run(sim).views == []
+
+
 def test_only_the_rows_that_changed_are_loaded_again(sim: DcsSimulator, runner: Runner) -> None:
     runner.run(sim)
     before = {table: load_ids(runner, table) for table in TABLES}

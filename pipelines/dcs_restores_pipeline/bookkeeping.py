@@ -58,8 +58,9 @@ class Before:
     open_backups_since: dict[tuple[str, str], Any] = field(default_factory=dict)
     # project_id -> id -> record_hash of the rows a run may read again (see `known_rows`)
     known: dict[str, KnownRows] = field(default_factory=dict)
-    # the views the dataset has: a run that loads nothing still makes the missing ones
+    # the views and tables the dataset has: a run that loads nothing still makes missing views
     views: frozenset[str] = frozenset()
+    tables: frozenset[str] = frozenset()
 
     def known_for(self, project_id: str) -> KnownRows:
         """The known rows of one project, handed out once: a second target of the same
@@ -285,6 +286,7 @@ def read_before(pipeline: dlt.Pipeline, lookback: timedelta | None = None) -> Be
             backups_since,
             db.known_rows(lookback) if lookback is not None else {},
             db.views(),
+            frozenset(db.tables()),
         )
 
 

@@ -50,7 +50,7 @@ from dcs_restores_pipeline.recovery import (
     reset_hint,
     step_failure_gist,
 )
-from dcs_restores_pipeline.views import build_views, model_paths
+from dcs_restores_pipeline.views import SOURCE_TABLES, build_views, model_paths
 from dcs_restores_pipeline.workdir import raise_if_damaged, working_dir
 
 
@@ -424,7 +424,10 @@ def run(
         loaded = bool(summary.load_ids or summary.pending_loaded)
         # a run that loads nothing still makes views that are missing (a views step that
         # failed, a new version's new view)
-        views_step = models and (loaded or not set(model_paths()) <= before.views)
+        views_step = models and (
+            loaded
+            or (not set(model_paths()) <= before.views and set(SOURCE_TABLES) <= before.tables)
+        )
         if not loaded and not views_step and kind == "duckdb":
             # nothing loaded, and no other process writes a DuckDB file while this run holds
             # it: the counts are the ones read before (an idle run opens the file once)

@@ -12,7 +12,6 @@ checks the settings dlt resolves against these before using any answer.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import tomllib
@@ -29,6 +28,7 @@ from dcs_restores.validation import CREDENTIAL_KEYS, SourceSettings, validate
 
 from dcs_restores_pipeline.config import PIPELINE_NAME, database_path
 from dcs_restores_pipeline.localstate import duckdb_destination
+from dcs_restores_pipeline.runlock import database_lock, held
 
 # the options of `run` that change nothing the early reads depend on
 _PLAIN_OPTIONS = frozenset({"--quiet", "--json"})
@@ -47,7 +47,7 @@ def begin(argv: Sequence[str], environ: Mapping[str, str] = os.environ) -> bool:
         if settings is None:
             return False
         database = database_path()
-        if _locked(database):
+        if held(database_lock(database)):
             return False  # that run's own message comes once dlt is set up
         cursors = _cursors(database, environ)
         if cursors is None:
@@ -125,20 +125,6 @@ def _silent(path: Path, keys: set[str]) -> bool:
 def _empty(value: Any) -> bool:
     if isinstance(value, dict):
         return all(_empty(item) for item in value.values())
-    return False
-
-
-def _locked(database: Path) -> bool:
-    """Whether another run holds the lock beside `database` (then it must not be read)."""
-    lock = database.with_name(database.name + ".lock")
-    if not lock.exists():
-        return False
-    with open(lock, "a+", encoding="utf-8") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
     return False
 
 

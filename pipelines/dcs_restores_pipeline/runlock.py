@@ -35,8 +35,26 @@ def lock_paths(pipelines_dir: str | None, database: Path | None) -> list[Path]:
     root = Path(pipelines_dir or get_dlt_pipelines_dir())
     paths = [root / f".{PIPELINE_NAME}.lock"]
     if database is not None:
-        paths.append(database.with_name(database.name + ".lock"))
+        paths.append(database_lock(database))
     return paths
+
+
+def database_lock(database: Path) -> Path:
+    """The lock file beside a DuckDB file."""
+    return database.with_name(database.name + ".lock")
+
+
+def held(path: Path) -> bool:
+    """Whether another process holds the lock `path` now (a probe: nothing is written)."""
+    if not path.exists():
+        return False
+    with open(path, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    return False
 
 
 def _holder(handle: IO[str]) -> str:

@@ -281,9 +281,10 @@ class DcsClient:
         self._raise_if_refused(path, instance_id)
         if self._halt is not None and self._halt.is_set():
             raise Cancelled()
+        url = _url(self.endpoint, path, params)
         if self._kept is not None:
             with self._kept_lock:
-                found = self._kept.pop(_url(self.endpoint, path, params), _MISSING)
+                found = self._kept.pop(url, _MISSING)
             if found is not _MISSING:
                 self._count("early_answers")
                 return found
@@ -291,10 +292,10 @@ class DcsClient:
             with self._first:
                 self._raise_if_refused(path, instance_id)
                 if not self._verified.is_set():
-                    result = self._get_with_retries(path, params, instance_id, list_key)
+                    result = self._get_with_retries(url, path, instance_id, list_key)
                     self._verified.set()
                     return result
-        return self._get_with_retries(path, params, instance_id, list_key)
+        return self._get_with_retries(url, path, instance_id, list_key)
 
     def keep_answers(self, keep: Callable[[str, Any, int], None], halt: threading.Event) -> None:
         """Fetching ahead (prefetch.py): hand each answer to `keep` with its URL and body size,
@@ -341,9 +342,8 @@ class DcsClient:
             raise refusal.error(self._where(path, instance_id), instance_id)
 
     def _get_with_retries(
-        self, path: str, params: dict[str, Any], instance_id: str | None, list_key: str | None
+        self, url: str, path: str, instance_id: str | None, list_key: str | None
     ) -> Any:
-        url = _url(self.endpoint, path, params)
         where = self._where(path, instance_id)
         failure: _Failure | None = None
         started = time.monotonic()

@@ -7,7 +7,7 @@ not show it (the destination's open restores count too, see `begin_time`).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -137,6 +137,14 @@ class CursorTracker:
 
     def result(self) -> InstanceCursor:
         return InstanceCursor(self._max, self._oldest_open, self._full_read_at)
+
+
+# (cursors, instance ids, now, lookback, start_date, open_since) -> instance id -> (where its
+# read begins, the tracker of the cursor it stores): restore_begins, backup_plan.backup_begins
+Begins = Callable[
+    [Mapping[str, Any], list[str], datetime, timedelta, datetime | None, Mapping[str, datetime]],
+    dict[str, tuple[datetime | None, CursorTracker]],
+]
 
 
 def restore_begins(

@@ -31,7 +31,7 @@ from .columns import (
     RESTORE_COLUMNS,
 )
 from .configuration import SourceSettings
-from .cursors import CursorTracker, requested_begin, restore_begins
+from .cursors import Begins, CursorTracker, requested_begin, restore_begins
 from .errors import Cancelled, DcsApiError, DcsAuthError, DcsNotFound, RecordError, one_line
 from .fingerprint import KnownRows, RowDigest, already_stored
 from .ids import shown, valid_instance_id
@@ -83,6 +83,7 @@ class RecordKind:
     id_key: str
     known_statuses: frozenset[str]
     digest: RowDigest
+    begins: Begins
 
 
 RESTORES = RecordKind(
@@ -94,6 +95,7 @@ RESTORES = RecordKind(
     "restore_id",
     KNOWN_STATUSES,
     RowDigest(RESTORE_COLUMNS),
+    restore_begins,
 )
 BACKUPS = RecordKind(
     "backups",
@@ -104,6 +106,7 @@ BACKUPS = RecordKind(
     "backup_id",
     BACKUP_KNOWN_STATUSES,
     RowDigest(BACKUP_COLUMNS),
+    backup_begins,
 )
 
 
@@ -188,45 +191,41 @@ class Extract:
             )
         return kept
 
-    # --- restores ----------------------------------------------------------------------------
-
-    def plan(self, cursors: Mapping[str, Any]) -> dict[str, _Planned]:
-        """Where each listed instance's read begins, from its cursor and open restores."""
-        begins = restore_begins(
-            cursors,
-            self.instance_ids,
-            datetime.now(UTC),
-            self.settings.lookback,
-            self.settings.start_date,
-            self.open_since,
-        )
-        self.stats.instances_planned = len(begins)
-        return {iid: _Planned(begin, tracker) for iid, (begin, tracker) in begins.items()}
+    # --- restores and backups ---------------------------------------------------------------------
 
     def restores(self, cursors: dict[str, Any]) -> Iterator[TDataItems]:
         """Read every planned instance; an instance's cursor in `cursors` moves only once it
         has been read to the end. Yields rows, Arrow tables and quarantined records."""
-        plan = self.plan(cursors)
+        plan = self._plan(RESTORES, cursors, self.open_since, self.stats)
         yield from self._read(RESTORES, plan, cursors, self.stats, self.known.restores)
-
-    def backup_plan(self, cursors: Mapping[str, Any]) -> dict[str, _Planned]:
-        """Where each listed instance's backups read begins (see backup_plan.py)."""
-        begins = backup_begins(
-            cursors,
-            self.instance_ids,
-            datetime.now(UTC),
-            self.settings.lookback,
-            self.settings.start_date,
-            self.open_backups_since,
-        )
-        self.stats.backups.instances_planned = len(begins)
-        return {iid: _Planned(begin, tracker) for iid, (begin, tracker) in begins.items()}
 
     def backups(self, cursors: dict[str, Any]) -> Iterator[TDataItems]:
         """Like `restores`, for the backups of every instance, with their own cursors; an
         instance whose backups read fails is set aside alone (its restores are not)."""
-        plan = self.backup_plan(cursors)
-        yield from self._read(BACKUPS, plan, cursors, self.stats.backups, self.known.backups)
+        counts = self.stats.backups
+        plan = self._plan(BACKUPS, cursors, self.open_backups_since, counts)
+        yield from self._read(BACKUPS, plan, cursors, counts, self.known.backups)
+
+    def _plan(
+        self,
+        kind: RecordKind,
+        cursors: Mapping[str, Any],
+        open_since: Mapping[str, datetime],
+        counts: ReadCounts,
+    ) -> dict[str, _Planned]:
+        """Where each listed instance's read of `kind` begins, from its cursor and its oldest
+        open record (see cursors.py, backup_plan.py)."""
+        settings = self.settings
+        begins = kind.begins(
+            cursors,
+            self.instance_ids,
+            datetime.now(UTC),
+            settings.lookback,
+            settings.start_date,
+            open_since,
+        )
+        counts.instances_planned = len(begins)
+        return {iid: _Planned(begin, tracker) for iid, (begin, tracker) in begins.items()}
 
     def _read(
         self,

@@ -45,6 +45,14 @@ def _run(env: dict[str, str], cwd: Path) -> tuple[subprocess.CompletedProcess[st
     return done, (json.loads(lines[-1]) if lines else {})
 
 
+@pytest.fixture(autouse=True)
+def _own_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # the early start reads ~/.dlt: never the machine's own
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    monkeypatch.setenv("HOME", str(home))
+
+
 def _one_project_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """The four settings a crontab line exports."""
     for key, setting in {
@@ -131,8 +139,6 @@ def test_anything_else_that_configures_the_run_keeps_the_early_start_out(
 def test_a_toml_file_with_settings_keeps_the_early_start_out(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    (tmp_path / "home").mkdir()
     _one_project_in_env(monkeypatch)
     folder = tmp_path / ".dlt"
     folder.mkdir()

@@ -2,8 +2,9 @@
 
 `make bench` (`python -m dcs_restores_pipeline.bench`) times `dcs-restores run` whole-process
 in the cases of `bench_cases` (first run, idle run, large first run) beside their serial
-request time; `--case first|idle|large` picks one, `--case big-db` times `check`, `report` and
-`models` on a 1,000,000-restore database (`bench_bigdb`).
+request time, and the first run's requests alone (`bench_requests`: the same client, nothing
+shaped or loaded); `--case first|idle|large` picks one, `--case big-db` times `check`,
+`report` and `models` on a 1,000,000-restore database (`bench_bigdb`).
 
 `--case in-process --instances 500 --restores 20 --latency-ms 50`
 prints, for a first and an incremental run of the pipeline and of a baseline (pages read one
@@ -399,6 +400,14 @@ def _parser() -> argparse.ArgumentParser:
         help="whole-process cases: skip the second, in-process line",
     )
     parser.add_argument(
+        "--busy-neighbour",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="whole-process cases: keep SHARE (0..1) of one core busy in another process "
+        "while the requests-alone baseline runs",
+    )
+    parser.add_argument(
         "--restores-total",
         type=int,
         default=1_000_000,
@@ -433,7 +442,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not 0 <= args.busy_neighbour < 1:
+        parser.error("--busy-neighbour is a share of one core: from 0 up to (not including) 1")
     if args.hostile_body_mb is not None:
         from dcs_restores_pipeline.bench_hostile import render as render_hostile
         from dcs_restores_pipeline.bench_hostile import run_hostile_bench
@@ -455,7 +467,12 @@ def main(argv: list[str] | None = None) -> None:
         names = DEFAULT_CASES if args.case == "cron" else (args.case,)
         results = []
         for name in names:
-            results += run_case(CASES[name], args.concurrency or 8, not args.no_in_process)
+            results += run_case(
+                CASES[name],
+                args.concurrency or 8,
+                not args.no_in_process,
+                busy_neighbour=args.busy_neighbour,
+            )
         print(json.dumps(results, indent=2) if args.json else render_cases(results))
         return
     report = run_bench(args)

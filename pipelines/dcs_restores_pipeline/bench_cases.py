@@ -13,7 +13,10 @@ simulator in another process; the request counts (per kind) are the simulator's 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -155,8 +158,80 @@ def measure_command(
     )
 
 
+# a process that keeps a share of one core busy: what work moved out of the command's process
+# (shaping in a second process, say) would still take from a small machine
+_BUSY = """
+import sys, time
+share, end = float(sys.argv[1]), time.monotonic() + float(sys.argv[2])
+while time.monotonic() < end:
+    began = time.perf_counter()
+    while time.perf_counter() - began < 0.02 * share:
+        pass
+    time.sleep(0.02 * (1 - share))
+"""
+
+
+def measure_requests_alone(
+    case: Case,
+    sim_args: argparse.Namespace,
+    concurrency: int,
+    page_size: int,
+    tmp: str,
+    busy_neighbour: float = 0.0,
+) -> dict[str, Any]:
+    """The first run's requests alone, in a process of its own, on a simulator of its own (the
+    same world, none of its answers already made): what the network and the server cost.
+
+    `busy_neighbour` (0..1): a share of one core kept busy by another process meanwhile.
+    """
+    from dcs_restores_pipeline import bench
+
+    with contextlib.ExitStack() as stack:
+        target = stack.enter_context(bench.simulator(sim_args))
+        workdir = Path(tmp) / "requests-alone"
+        workdir.mkdir()
+        env = isolated_env(
+            workdir,
+            source_settings(
+                target.url,
+                target.project_id,
+                target.access_key,
+                target.secret_key,
+                concurrency,
+                page_size,
+            ),
+        )
+        before = bench._sim_stats(target.url)
+        if busy_neighbour > 0:
+            busy = subprocess.Popen([sys.executable, "-c", _BUSY, str(busy_neighbour), "900"])
+            stack.callback(busy.wait)
+            stack.callback(busy.kill)
+        command = [sys.executable, "-m", "dcs_restores_pipeline.bench_requests"]
+        timed = run_timed(command, env, workdir)
+        requests, _, throttled = _counts(before, bench._sim_stats(target.url))
+    lines = timed.stdout.strip().splitlines()
+    figures = json.loads(lines[-1]) if timed.exit_code == 0 and lines else {}
+    serial = (requests - throttled) * case.latency_ms / 1000
+    return {
+        "requests_alone": True,
+        "case": case.name,
+        "busy_neighbour": busy_neighbour,
+        "wall_s": timed.wall_s,
+        "read_s": figures.get("seconds", 0.0),
+        "cpu_s": timed.cpu_s,
+        "requests": requests,
+        "floor_s": serial / concurrency,
+        "exit_code": timed.exit_code,
+        "error": "" if timed.exit_code == 0 else (timed.stderr.strip().splitlines() or ["?"])[-1],
+    }
+
+
 def run_case(
-    case: Case, concurrency: int, in_process: bool, page_size: int = 1000
+    case: Case,
+    concurrency: int,
+    in_process: bool,
+    page_size: int = 1000,
+    busy_neighbour: float = 0.0,
 ) -> list[dict[str, Any]]:
     """Measure every run of `case` on one simulator; returns the figures (headline first)."""
     from dcs_restores_pipeline import bench
@@ -192,6 +267,10 @@ def run_case(
 
         for run in case.runs:
             results.append(measure_command(case, run, concurrency, env, workdir, stats).as_dict())
+        if "first" in case.runs:
+            results.append(
+                measure_requests_alone(case, sim_args, concurrency, page_size, tmp, busy_neighbour)
+            )
         if in_process:
             # the older figure: run() in a warm child, imports not counted
             inner = Path(tmp) / "in-process"
@@ -217,7 +296,7 @@ def render(results: list[dict[str, Any]]) -> str:
         f"{'floor s':>8}{'wall s':>8}{'x faster':>9}{'CPU s':>7}{'peak MB':>8}  target",
     ]
     for r in results:
-        if r.get("in_process"):
+        if r.get("in_process") or r.get("requests_alone"):
             continue
         kinds = "+".join(f"{n} {k}" for k, n in sorted(r["by_kind"].items()))
         verdict = "met" if r["target_met"] else "MISSED"
@@ -229,6 +308,22 @@ def render(results: list[dict[str, Any]]) -> str:
             f"{r['target']}: {verdict}"
             + (f" (exit {r['exit_code']}: {r['error']})" if r["exit_code"] else "")
         )
+    for r in results:
+        if r.get("requests_alone"):
+            lines.append(
+                f"  requests alone of {r['case']}/first (same client and concurrency, nothing "
+                f"shaped or loaded, a process of its own"
+                + (
+                    f", beside a process busy {r['busy_neighbour']:.0%} of a core"
+                    if r.get("busy_neighbour")
+                    else ""
+                )
+                + f"): {r['wall_s']:.2f} s = "
+                f"{r['wall_s'] / r['floor_s'] if r['floor_s'] else 0:.2f}x its floor "
+                f"{r['floor_s']:.2f} s (first request to last answer {r['read_s']:.2f} s), "
+                f"{r['requests']} requests"
+                + (f" (exit {r['exit_code']}: {r['error']})" if r["exit_code"] else "")
+            )
     for r in results:
         if r.get("in_process"):
             lines.append(

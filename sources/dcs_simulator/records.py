@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import uuid
 from dataclasses import dataclass
@@ -75,6 +76,8 @@ def random_uuid(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
+# a backups page derives its restores' specs again: kept, the second page costs half
+@functools.lru_cache(maxsize=1 << 16)
 def generated_spec(
     seed: int, instance_index: int, key: int, created_ms: int, failure_rate: float
 ) -> RestoreSpec:

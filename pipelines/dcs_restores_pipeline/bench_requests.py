@@ -15,15 +15,12 @@ import os
 import sys
 import threading
 import time
-from datetime import UTC, datetime
 from typing import Any
 
-from dcs_restores.backup_plan import backup_begins
 from dcs_restores.client import DcsClient
-from dcs_restores.cursors import requested_begin, restore_begins
-from dcs_restores.ids import valid_instance_id
-from dcs_restores.paging import iter_backup_pages, iter_restore_pages, list_instances
-from dcs_restores.reader import Pages, read_instances
+from dcs_restores.paging import list_instances
+from dcs_restores.prefetch import reads
+from dcs_restores.reader import read_instances
 
 from dcs_restores_pipeline.early import env_settings
 
@@ -39,26 +36,7 @@ def read_everything() -> dict[str, Any]:
     started = time.perf_counter()
     client = DcsClient(settings)
     listed = list_instances(client, settings.page_size)
-    ids = [str(i["instance_id"]) for i in listed if valid_instance_id(i["instance_id"])]
-    now, lookback, start_date = datetime.now(UTC), settings.lookback, settings.start_date
-    plans: list[tuple[Pages, dict[str, Any]]] = [
-        (iter_restore_pages, restore_begins({}, ids, now, lookback, start_date, {}))
-    ]
-    if settings.backups:
-        plans.append((iter_backup_pages, backup_begins({}, ids, now, lookback, start_date, {})))
-    # one pool for both kinds, one request per concurrency slot; an instance's restores and
-    # backups side by side, as the run's two reads go through the instances together
-    order = [
-        (f"{kind}:{iid}", requested_begin(begins[iid][0]))
-        for iid in ids
-        for kind, (_, begins) in enumerate(plans)
-        if iid in begins
-    ]
-
-    def pages(client: DcsClient, key: str, begin: datetime | None, size: int) -> Any:
-        kind, _, instance_id = key.partition(":")
-        return plans[int(kind)][0](client, instance_id, begin, size)
-
+    order, pages = reads(settings, listed, {})
     counted = {"pages": 0, "records": 0}
     for event in read_instances(
         client, order, settings.page_size, settings.concurrency, threading.Event(), pages
@@ -68,7 +46,8 @@ def read_everything() -> dict[str, Any]:
         if event.items is not None:
             counted["pages"] += 1
             counted["records"] += len(event.items)
-    return {"seconds": time.perf_counter() - started, "instances": len(ids), **counted}
+    instances = len({key.partition(":")[2] for key, _ in order})
+    return {"seconds": time.perf_counter() - started, "instances": instances, **counted}
 
 
 def main() -> None:

@@ -71,32 +71,7 @@ class Prefetch:
         try:
             settings = self.settings
             listed = list_instances(self.client, settings.page_size)
-            ids = (
-                list(settings.instance_ids)
-                if settings.instance_ids is not None
-                else [str(i["instance_id"]) for i in listed if valid_instance_id(i["instance_id"])]
-            )
-            now, lookback, start_date = datetime.now(UTC), settings.lookback, settings.start_date
-            restores = self.cursors.get("restores", {})
-            plans: list[tuple[Pages, dict[str, Any]]] = [
-                (iter_restore_pages, restore_begins(restores, ids, now, lookback, start_date, {}))
-            ]
-            if settings.backups:
-                backups = self.cursors.get("backups", {})
-                begins = backup_begins(backups, ids, now, lookback, start_date, {})
-                plans.append((iter_backup_pages, begins))
-            # one pool of readers for both kinds: one request per concurrency slot, as the run
-            order = [
-                (f"{kind}:{iid}", requested_begin(begin))
-                for kind, (_, begins) in enumerate(plans)
-                for iid, (begin, _) in begins.items()
-            ]
-
-            def pages(client: DcsClient, key: str, begin: datetime | None, size: int) -> Any:
-                kind, _, instance_id = key.partition(":")
-                return plans[int(kind)][0](client, instance_id, begin, size)
-
-            self._drain(order, pages)
+            self._drain(*reads(settings, listed, self.cursors))
         except Exception:  # the run reads it again and reports what it finds
             self.halt.set()
 
@@ -138,6 +113,45 @@ class Prefetch:
         client = DcsClient(settings, stats=stats, stop=stop)
         client.inherit_refusals(self.client)
         return client
+
+
+def reads(
+    settings: SourceSettings,
+    listed: list[dict[str, Any]],
+    cursors: Mapping[str, Mapping[str, Any]],
+) -> tuple[list[tuple[str, datetime | None]], Pages]:
+    """A run's reads of restores and backups, as one plan for one pool of readers: the
+    (key, begin) of each read, with the run's plan functions, and the `pages` that reads a key.
+
+    An instance's two reads are side by side, as the run's two reads go through the instances
+    together; `listed` is the instance listing, `cursors` those of the last run by kind.
+    """
+    ids = (
+        list(settings.instance_ids)
+        if settings.instance_ids is not None
+        else [str(i["instance_id"]) for i in listed if valid_instance_id(i["instance_id"])]
+    )
+    now, lookback, start_date = datetime.now(UTC), settings.lookback, settings.start_date
+    restores = cursors.get("restores", {})
+    plans: list[tuple[Pages, dict[str, Any]]] = [
+        (iter_restore_pages, restore_begins(restores, ids, now, lookback, start_date, {}))
+    ]
+    if settings.backups:
+        backups = cursors.get("backups", {})
+        begins = backup_begins(backups, ids, now, lookback, start_date, {})
+        plans.append((iter_backup_pages, begins))
+    order = [
+        (f"{kind}:{iid}", requested_begin(begins[iid][0]))
+        for iid in ids
+        for kind, (_, begins) in enumerate(plans)
+        if iid in begins
+    ]
+
+    def pages(client: DcsClient, key: str, begin: datetime | None, size: int) -> Any:
+        kind, _, instance_id = key.partition(":")
+        return plans[int(kind)][0](client, instance_id, begin, size)
+
+    return order, pages
 
 
 _started: Prefetch | None = None

@@ -21,14 +21,18 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dcs_restores_pipeline.bench_command import (
+    Timed,
     console_script,
     isolated_env,
     run_timed,
     source_settings,
 )
+
+if TYPE_CHECKING:
+    from dcs_restores_pipeline.bench import Target
 
 
 @dataclass(frozen=True)
@@ -73,8 +77,7 @@ class CommandRun:
 
     @property
     def serial_s(self) -> float:
-        """The requests one after another: what a serial loop waits on the network alone."""
-        return (self.requests - self.throttled) * self.latency_ms / 1000
+        return serial_s(self.requests, self.throttled, self.latency_ms)
 
     @property
     def floor_s(self) -> float:
@@ -102,6 +105,26 @@ class CommandRun:
             "target": text,
             "target_met": met,
         }
+
+
+def serial_s(requests: int, throttled: int, latency_ms: float) -> float:
+    """The requests one after another: what a serial loop waits on the network alone (a
+    throttled attempt is not a needed request)."""
+    return (requests - throttled) * latency_ms / 1000
+
+
+def last_line(timed: Timed) -> str:
+    """What a failed child said last ("" when it succeeded)."""
+    return "" if timed.exit_code == 0 else (timed.stderr.strip().splitlines() or ["?"])[-1]
+
+
+def _env(target: Target, workdir: Path, concurrency: int, page_size: int) -> dict[str, str]:
+    """The isolated environment of a child reading `target`, its files in `workdir`."""
+    workdir.mkdir()
+    settings = source_settings(
+        target.url, target.project_id, target.access_key, target.secret_key, concurrency, page_size
+    )
+    return isolated_env(workdir, settings)
 
 
 def _counts(before: dict[str, Any], after: dict[str, Any]) -> tuple[int, dict[str, int], int]:
@@ -138,7 +161,7 @@ def measure_command(
     timed = run_timed([console_script(), "run", "--json", "--quiet"], env, workdir)
     requests, by_kind, throttled = _counts(before, stats())
     rows = summary_rows(timed.stdout)
-    error = "" if timed.exit_code == 0 else (timed.stderr.strip().splitlines() or ["?"])[-1]
+    error = last_line(timed)
     return CommandRun(
         case=case.name,
         run=run,
@@ -189,18 +212,7 @@ def measure_requests_alone(
     with contextlib.ExitStack() as stack:
         target = stack.enter_context(bench.simulator(sim_args))
         workdir = Path(tmp) / "requests-alone"
-        workdir.mkdir()
-        env = isolated_env(
-            workdir,
-            source_settings(
-                target.url,
-                target.project_id,
-                target.access_key,
-                target.secret_key,
-                concurrency,
-                page_size,
-            ),
-        )
+        env = _env(target, workdir, concurrency, page_size)
         before = bench._sim_stats(target.url)
         if busy_neighbour > 0:
             busy = subprocess.Popen([sys.executable, "-c", _BUSY, str(busy_neighbour), "900"])
@@ -211,7 +223,6 @@ def measure_requests_alone(
         requests, _, throttled = _counts(before, bench._sim_stats(target.url))
     lines = timed.stdout.strip().splitlines()
     figures = json.loads(lines[-1]) if timed.exit_code == 0 and lines else {}
-    serial = (requests - throttled) * case.latency_ms / 1000
     return {
         "requests_alone": True,
         "case": case.name,
@@ -220,9 +231,9 @@ def measure_requests_alone(
         "read_s": figures.get("seconds", 0.0),
         "cpu_s": timed.cpu_s,
         "requests": requests,
-        "floor_s": serial / concurrency,
+        "floor_s": serial_s(requests, throttled, case.latency_ms) / concurrency,
         "exit_code": timed.exit_code,
-        "error": "" if timed.exit_code == 0 else (timed.stderr.strip().splitlines() or ["?"])[-1],
+        "error": last_line(timed),
     }
 
 
@@ -249,18 +260,7 @@ def run_case(
         bench.simulator(sim_args) as target,
     ):
         workdir = Path(tmp) / "command"
-        workdir.mkdir()
-        env = isolated_env(
-            workdir,
-            source_settings(
-                target.url,
-                target.project_id,
-                target.access_key,
-                target.secret_key,
-                concurrency,
-                page_size,
-            ),
-        )
+        env = _env(target, workdir, concurrency, page_size)
 
         def stats() -> dict[str, Any]:
             return bench._sim_stats(target.url)

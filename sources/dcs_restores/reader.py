@@ -39,11 +39,14 @@ class _Buffer:
     def __init__(self, max_rows: int, stop: threading.Event) -> None:
         self._events: deque[Event] = deque()
         self._rows = 0
+        self._put = 0  # events put so far: the number of the next one
+        self._taken = 0  # events the consumer has taken so far
         self._max_rows = max_rows
         self._stop = stop
         self._cond = threading.Condition()
 
-    def put(self, event: Event) -> None:
+    def put(self, event: Event) -> int:
+        """Add `event` once it fits; returns its number (for `wait_taken`)."""
         size = len(event.items or ())
         with self._cond:
             # one page always fits, however large; a `done` event never waits
@@ -54,13 +57,22 @@ class _Buffer:
                 self._cond.wait(_PUT_POLL_S)
             self._events.append(event)
             self._rows += size
+            self._put += 1
             self._cond.notify_all()
+            return self._put - 1
+
+    def wait_taken(self, number: int) -> None:
+        """Wait until the consumer has taken event `number`, or until the read stops."""
+        with self._cond:
+            while self._taken <= number and not self._stop.is_set():
+                self._cond.wait(_PUT_POLL_S)
 
     def get(self) -> Event:
         with self._cond:
             while not self._events:
                 self._cond.wait()
             event = self._events.popleft()
+            self._taken += 1
             self._rows -= len(event.items or ())
             self._cond.notify_all()
             return event
@@ -87,7 +99,9 @@ def read_instances(
     Pages wait for the consumer in a buffer of at most two full pages' records per reader, so
     memory stays flat however long an instance's history is.
     Setting `stop` lets running instances end after their current page and skips the rest
-    (their `done` event carries `Cancelled`).
+    (their `done` event carries `Cancelled`). A reader whose instance failed starts no other
+    until the consumer has taken that failure: a consumer that stops the read on failures
+    gets at most `concurrency` more of them.
 
     Yields:
         Page events in arrival order, and exactly one `done` event per instance.
@@ -106,7 +120,13 @@ def read_instances(
                     raise Cancelled()
         except BaseException as exc:  # handed to the consumer, which decides
             error = exc
-        buffer.put(Event(instance_id, done=True, error=error))
+        number = buffer.put(Event(instance_id, done=True, error=error))
+        if error is not None and not isinstance(error, Cancelled):
+            # the consumer decides whether failures stop the read (a route failing for every
+            # instance): no next instance before it has seen this one, so a failing server
+            # gets at most `concurrency` requests past that decision, however busy the
+            # consumer is elsewhere
+            buffer.wait_taken(number)
 
     todo: queue.SimpleQueue[tuple[str, datetime | None]] = queue.SimpleQueue()
     for item in plan:

@@ -121,6 +121,33 @@ def test_a_slow_consumer_holds_back_the_readers() -> None:
     assert worst <= 2 * concurrency + concurrency
 
 
+class FailingClient(FakeClient):
+    """Every instance fails at once, as a route that answers HTTP 500 for all of them."""
+
+    def get(self, path: str, params: dict[str, Any], instance_id: str | None = None,
+            list_key: str | None = None) -> Any:  # fmt: skip
+        with self._lock:
+            self.calls.append((str(instance_id), int(params["offset"])))
+        raise RuntimeError(f"instance {instance_id}: HTTP 500")
+
+
+@pytest.mark.parametrize(("concurrency", "stop_after"), [(1, 5), (3, 4)])
+def test_failures_wait_for_a_busy_consumer_to_decide(concurrency: int, stop_after: int) -> None:
+    client = FailingClient({f"inst-{n:02d}": 10 for n in range(60)})
+    stop = threading.Event()
+    failed = 0
+    for event in read(client, 5, concurrency, stop):
+        assert event.done
+        if not isinstance(event.error, Cancelled):
+            failed += 1
+        # a consumer busy elsewhere (the other kind's pages, the loader) between two events
+        time.sleep(0.01)
+        if failed == stop_after:
+            stop.set()
+    # each reader has at most one instance past the decision: the one it began meanwhile
+    assert stop_after <= len(client.calls) == failed <= stop_after + concurrency
+
+
 def test_the_buffer_is_bounded_by_records_not_pages() -> None:
     concurrency, page_size = 2, 10
     # every instance is one page of 1 record: 40 of them fit in the bound of 40 records,
